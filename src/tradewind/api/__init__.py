@@ -1,0 +1,1 @@
+"""HTTP front doors: the native API, the dialects and the WebSocket streams."""

@@ -1,0 +1,112 @@
+"""Dependencies, declared once. Every endpoint states what it needs through these."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradewind.api.runtime import Runtime
+from tradewind.domain.accounts import Role, Scope
+from tradewind.domain.errors import Forbidden, MissingCredentials, RateLimited, Unauthenticated
+from tradewind.services import accounts
+from tradewind.services.api_keys import Principal, authenticate_key
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent."""
+    async with runtime.sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+# Declared so the OpenAPI document and /docs know the scheme; the checks are ours.
+_bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="An API key as `pk_…:sk_…` or `tk_live_…`, or a login token from /api/v1/auth/login.",
+)
+BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)]
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if not header:
+        raise MissingCredentials("missing Authorization header")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+async def resolve_principal(
+    runtime: Runtime, session: AsyncSession, token: str, *, allow_keys: bool = True, allow_jwt: bool = True
+) -> Principal:
+    """Authenticate a bearer token (API key pair, single key token, or login JWT)."""
+    if token.startswith(("pk_", "tk_live_")):
+        if not allow_keys:
+            raise Unauthenticated("this endpoint takes a login token, not an API key")
+        principal = await authenticate_key(session, runtime.clock, token)
+        bucket = principal.key_id or principal.user_id
+    else:
+        if not allow_jwt:
+            raise Unauthenticated("this endpoint takes an API key")
+        user_id = runtime.signer.verify(token, runtime.clock.now())
+        user = await session.get(accounts.UserRow, user_id)
+        if user is None:
+            raise Unauthenticated("invalid token")
+        principal = Principal(user_id=user.id, role=Role(user.role), scope=Scope.FULL)
+        bucket = "jwt:" + user.id
+    wait = runtime.key_limits.hit(bucket)
+    if wait > 0:
+        raise RateLimited("rate limit exceeded for this key", retry_after=wait)
+    return principal
+
+
+def require_scope(
+    needed: Scope, *, allow_keys: bool = True, allow_jwt: bool = True
+) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that authenticates the caller and checks its scope covers ``needed``."""
+
+    async def dependency(
+        request: Request, runtime: RuntimeDep, session: SessionDep, _doc: BearerDoc
+    ) -> Principal:
+        principal = await resolve_principal(
+            runtime, session, bearer_token(request), allow_keys=allow_keys, allow_jwt=allow_jwt
+        )
+        if not principal.scope.allows(needed):
+            raise Forbidden(f"this API key's scope '{principal.scope}' does not allow this; needs '{needed}'")
+        request.state.principal = principal
+        return principal
+
+    dependency.__name__ = f"require_{needed.value}_scope"
+    return dependency
+
+
+async def _require_partner(principal: Annotated[Principal, Depends(require_scope(Scope.FULL))]) -> Principal:
+    if not principal.is_partner:
+        raise Forbidden("only partner accounts manage users")
+    return principal
+
+
+ReadScope = Annotated[Principal, Depends(require_scope(Scope.READ))]
+TradeScope = Annotated[Principal, Depends(require_scope(Scope.TRADE))]
+FullScope = Annotated[Principal, Depends(require_scope(Scope.FULL))]
+PartnerScope = Annotated[Principal, Depends(_require_partner)]

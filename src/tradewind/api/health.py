@@ -1,0 +1,26 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from tradewind.api.deps import RuntimeDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The store is reachable")
+async def readyz(runtime: RuntimeDep) -> JSONResponse:
+    try:
+        async with runtime.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as e:
+        return JSONResponse({"status": "unavailable", "store": type(e).__name__}, status_code=503)
+    return JSONResponse({"status": "ready", "store": runtime.engine.dialect.name})

@@ -1,0 +1,24 @@
+"""Everything the app builds at start-up, in one object held on ``app.state.runtime``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
+from tradewind.domain.clock import Clock
+from tradewind.services.security import TokenSigner
+from tradewind.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    signer: TokenSigner
+    key_limits: TokenBuckets
+    ip_limits: TokenBuckets
+    login_throttle: LoginThrottle

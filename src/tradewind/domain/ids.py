@@ -1,0 +1,55 @@
+"""Typed, kind-prefixed identifiers that sort by creation time.
+
+An id is ``<prefix>_<26 chars>``: 10 Crockford base-32 characters of the creation time in
+milliseconds, then 16 of randomness (the ULID layout). Within one process, ids made in the
+same millisecond still sort in creation order because the random part is incremented.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import NewType
+
+UserId = NewType("UserId", str)
+ApiKeyId = NewType("ApiKeyId", str)
+RequestId = NewType("RequestId", str)
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_RANDOM_BITS = 80
+_lock = threading.Lock()
+_last_ms = -1
+_last_rand = 0
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str, now_ms: int | None = None) -> str:
+    """A new id such as ``usr_01J9ZK3M1Q4X8R2T6V0B5N7C9D``."""
+    global _last_ms, _last_rand
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    with _lock:
+        if ms <= _last_ms:
+            ms = _last_ms
+            rand = (_last_rand + 1) & ((1 << _RANDOM_BITS) - 1)
+        else:
+            rand = int.from_bytes(os.urandom(10), "big")
+        _last_ms, _last_rand = ms, rand
+    return f"{prefix}_{_encode(ms, 10)}{_encode(rand, 16)}"
+
+
+def has_prefix(value: str, prefix: str) -> bool:
+    """True when ``value`` looks like an id of the given kind."""
+    return value.startswith(prefix + "_") and len(value) == len(prefix) + 27
+
+
+PREFIX_USER = "usr"
+PREFIX_API_KEY = "key"
+PREFIX_REQUEST = "req"

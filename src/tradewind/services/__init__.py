@@ -1,0 +1,1 @@
+"""Use-cases shared by every front door (native API, dialects, CLI). Services never commit."""

@@ -1,0 +1,165 @@
+"""API keys: create (secret shown once), list, revoke, rotate, and authenticate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradewind.domain.accounts import Role, Scope
+from tradewind.domain.clock import Clock
+from tradewind.domain.errors import NotFound, Unauthenticated, ValidationFailed
+from tradewind.domain.ids import PREFIX_API_KEY, new_id
+from tradewind.services.pagination import Page, make_page, paginate
+from tradewind.services.security import (
+    KeyMaterial,
+    hash_api_secret,
+    new_key_material,
+    secret_matches,
+    split_credentials,
+)
+from tradewind.store.tables import ApiKeyRow, UserRow
+
+# last_used_at is written at most this often per key, so reads stay reads.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key row with its one-time secret."""
+
+    row: ApiKeyRow
+    material: KeyMaterial
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, and what they may do."""
+
+    user_id: str
+    role: Role
+    scope: Scope
+    key_id: str | None = None  # None for a login (JWT) session
+
+    @property
+    def is_partner(self) -> bool:
+        return self.role is Role.PARTNER
+
+
+def _expiry(clock: Clock, days: int | None, default_days: int, max_days: int) -> datetime:
+    days = default_days if days is None else days
+    if not 1 <= days <= max_days:
+        raise ValidationFailed(
+            "invalid expiry",
+            details=[{"field": "expires_in_days", "message": f"must be between 1 and {max_days}"}],
+        )
+    return clock.now() + timedelta(days=days)
+
+
+async def create_key(
+    session: AsyncSession,
+    clock: Clock,
+    user_id: str,
+    name: str,
+    scope: Scope,
+    expires_in_days: int | None = None,
+    *,
+    default_days: int = 90,
+    max_days: int = 365,
+) -> IssuedKey:
+    expires_at = _expiry(clock, expires_in_days, default_days, max_days)
+    material = new_key_material()
+    row = ApiKeyRow(
+        id=new_id(PREFIX_API_KEY),
+        user_id=user_id,
+        name=name,
+        scope=scope.value,
+        public_key=material.public_key,
+        secret_hash=hash_api_secret(material.secret),
+        secret_last4=material.secret[-4:],
+        created_at=clock.now(),
+        expires_at=expires_at,
+        revoked_at=None,
+        last_used_at=None,
+    )
+    session.add(row)
+    await session.flush()
+    return IssuedKey(row=row, material=material)
+
+
+async def list_keys(
+    session: AsyncSession, user_id: str, limit: int, cursor: str | None, *, include_revoked: bool
+) -> Page[ApiKeyRow]:
+    stmt = select(ApiKeyRow).where(ApiKeyRow.user_id == user_id)
+    if not include_revoked:
+        stmt = stmt.where(ApiKeyRow.revoked_at.is_(None))
+    rows = (await session.scalars(paginate(stmt, ApiKeyRow.id, limit, cursor))).all()
+    return make_page(rows, limit, lambda r: r.id)
+
+
+async def get_key(session: AsyncSession, user_id: str, key_id: str) -> ApiKeyRow:
+    row = await session.get(ApiKeyRow, key_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound("api key not found")
+    return row
+
+
+async def revoke_key(session: AsyncSession, clock: Clock, user_id: str, key_id: str) -> ApiKeyRow:
+    row = await get_key(session, user_id, key_id)
+    if row.revoked_at is None:
+        row.revoked_at = clock.now()
+        await session.flush()
+    return row
+
+
+async def rotate_key(session: AsyncSession, clock: Clock, user_id: str, key_id: str) -> IssuedKey:
+    """A new secret for the same key (same id, name, scope and lifetime, counted from now).
+
+    The old secret stops working when this transaction commits.
+    """
+    row = await get_key(session, user_id, key_id)
+    if row.revoked_at is not None:
+        raise NotFound("api key not found")
+    now = clock.now()
+    lifetime = row.expires_at - row.created_at
+    secret = new_key_material().secret
+    row.secret_hash = hash_api_secret(secret)
+    row.secret_last4 = secret[-4:]
+    row.expires_at = now + lifetime
+    await session.flush()
+    return IssuedKey(row=row, material=KeyMaterial(public_key=row.public_key, secret=secret))
+
+
+async def authenticate_key(session: AsyncSession, clock: Clock, raw: str) -> Principal:
+    """The principal for ``pk_…:sk_…`` or ``tk_live_…``; Unauthenticated for anything else."""
+    parts = split_credentials(raw)
+    if parts is None:
+        raise Unauthenticated("invalid api key")
+    return await authenticate_pair(session, clock, *parts)
+
+
+async def authenticate_pair(
+    session: AsyncSession, clock: Clock, public_key: str, secret: str
+) -> Principal:
+    """Check a key pair given separately (TrynQuant signals carry them in the body)."""
+    result = await session.execute(
+        select(ApiKeyRow, UserRow.role)
+        .join(UserRow, UserRow.id == ApiKeyRow.user_id)
+        .where(ApiKeyRow.public_key == public_key)
+    )
+    found = result.first()
+    if found is None:
+        raise Unauthenticated("invalid api key")
+    row, role = found
+    now = clock.now()
+    if not secret_matches(secret, row.secret_hash):
+        raise Unauthenticated("invalid api key")
+    if row.revoked_at is not None:
+        raise Unauthenticated("api key revoked")
+    if row.expires_at <= now:
+        raise Unauthenticated("api key expired")
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        row.last_used_at = now
+    return Principal(user_id=row.user_id, role=Role(role), scope=Scope(row.scope), key_id=row.id)

@@ -1,0 +1,57 @@
+"""One settings object for the whole service; every knob has a ``TRADEWIND_*`` env var."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, computed_field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Service configuration, read from ``TRADEWIND_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="TRADEWIND_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./tradewind-data"), description="Where SQLite and market data live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; SQLite in data_dir when unset."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    jwt_secret: str | None = Field(
+        default=None, description="HS256 key for login tokens; a key file in data_dir when unset."
+    )
+    jwt_ttl_seconds: int = Field(default=3600, ge=60)
+    api_key_default_days: int = 90
+    api_key_max_days: int = 365
+
+    rate_limit_per_key: float = Field(default=100.0, gt=0, description="Requests per second per key.")
+    rate_limit_per_ip: float = Field(default=300.0, gt=0, description="Requests per second per IP.")
+    rate_limit_burst_seconds: float = Field(
+        default=1.0, gt=0, description="Bucket depth, in seconds of the sustained rate."
+    )
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    trust_forwarded_for: bool = False
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def effective_database_url(self) -> str:
+        """The async SQLAlchemy URL actually used."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'tradewind.db').resolve()}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Map plain ``postgresql://`` / ``sqlite://`` URLs onto the async drivers we ship."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+"):
+        return "sqlite+aiosqlite://" + url.split("://", 1)[1]
+    return url
