@@ -36,7 +36,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 def pytest_configure(config: pytest.Config) -> None:
     if IN_CI and not os.environ.get(PG_ENV):
-        raise pytest.UsageError(f"CI=true but {PG_ENV} is not set: the PostgreSQL tests must run in CI")
+        raise pytest.UsageError(
+            f"CI=true but {PG_ENV} is not set: the PostgreSQL tests must run in CI"
+        )
 
 
 def _worker() -> str:
@@ -69,7 +71,9 @@ def postgres_url() -> Iterator[str]:
     name = f"tw_test_{_worker()}_{uuid.uuid4().hex[:8]}"
 
     async def admin_exec(sql: str) -> None:
-        engine = create_engine(admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+        engine = create_engine(
+            admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+        )
         try:
             async with engine.connect() as conn:
                 await conn.execute(text(sql))
@@ -155,7 +159,9 @@ async def tw(settings: Settings, clock: ManualClock) -> AsyncIterator[Harness]:
     app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://tradewind.test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://tradewind.test"
+        ) as client:
             yield Harness(client=client, settings=settings, clock=clock, app=app)
 
 

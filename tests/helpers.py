@@ -14,14 +14,20 @@ def unique_email(prefix: str = "trader") -> str:
     return f"{prefix}{next(_counter)}@example.com"
 
 
-async def register(client: httpx.AsyncClient, email: str | None = None, **extra: object) -> dict[str, str]:
+async def register(
+    client: httpx.AsyncClient, email: str | None = None, **extra: object
+) -> dict[str, str]:
     email = email or unique_email()
-    r = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD, **extra})
+    r = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD, **extra}
+    )
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
-async def login_headers(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+async def login_headers(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+) -> dict[str, str]:
     r = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -34,9 +40,13 @@ async def new_user(client: httpx.AsyncClient) -> dict[str, str]:
     return {**user, "auth": headers["Authorization"]}
 
 
-async def new_key(client: httpx.AsyncClient, auth: str, scope: str = "full", **extra: object) -> dict[str, str]:
+async def new_key(
+    client: httpx.AsyncClient, auth: str, scope: str = "full", **extra: object
+) -> dict[str, str]:
     r = await client.post(
-        "/api/v1/api-keys", json={"name": f"{scope} key", "scope": scope, **extra}, headers={"Authorization": auth}
+        "/api/v1/api-keys",
+        json={"name": f"{scope} key", "scope": scope, **extra},
+        headers={"Authorization": auth},
     )
     assert r.status_code == 201, r.text
     return dict(r.json())

@@ -32,7 +32,9 @@ T = TypeVar("T")
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", envvar="TRADEWIND_DATA_DIR", help="Where the store and market data live."),
+    typer.Option(
+        "--data-dir", envvar="TRADEWIND_DATA_DIR", help="Where the store and market data live."
+    ),
 ]
 
 
@@ -78,7 +80,9 @@ def serve(
     settings = _settings(data_dir).model_copy(update={"host": host, "port": port})
     store = "PostgreSQL" if settings.database_url else f"SQLite in {settings.data_dir.resolve()}"
     console.print(f"Tradewind on http://{host}:{port}  (store: {store})")
-    console.print(f"API docs: http://{host}:{port}/docs   OpenAPI: http://{host}:{port}/openapi.json")
+    console.print(
+        f"API docs: http://{host}:{port}/docs   OpenAPI: http://{host}:{port}/openapi.json"
+    )
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -112,9 +116,13 @@ def db_upgrade(data_dir: DataDir = None) -> None:
 @users_app.command("create")
 def users_create(
     email: Annotated[str, typer.Option(help="Login email.")],
-    password: Annotated[str, typer.Option(help="Password (8+ characters).", prompt=True, hide_input=True)],
+    password: Annotated[
+        str, typer.Option(help="Password (8+ characters).", prompt=True, hide_input=True)
+    ],
     user_name: Annotated[str | None, typer.Option(help="Public handle.")] = None,
-    partner: Annotated[bool, typer.Option("--partner", help="A partner manages users it creates.")] = False,
+    partner: Annotated[
+        bool, typer.Option("--partner", help="A partner manages users it creates.")
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Create a user (or a partner with --partner)."""
@@ -125,14 +133,24 @@ def users_create(
             session,
             SystemClock(),
             accounts.NewUser(
-                email=email, password=password, user_name=user_name,
+                email=email,
+                password=password,
+                user_name=user_name,
                 role=Role.PARTNER if partner else Role.USER,
-            ),  # fmt: skip
+            ),
         )
         return row.id
 
     user_id = _with_session(_settings(data_dir), work)
-    typer.echo(json.dumps({"user_id": user_id, "email": email.strip().lower(), "role": "partner" if partner else "user"}))
+    typer.echo(
+        json.dumps(
+            {
+                "user_id": user_id,
+                "email": email.strip().lower(),
+                "role": "partner" if partner else "user",
+            }
+        )
+    )
 
 
 @keys_app.command("create")
@@ -148,10 +166,14 @@ def keys_create(
     from tradewind.store.tables import UserRow
 
     async def work(session: AsyncSession) -> dict[str, str]:
-        user = await session.scalar(select(UserRow).where(UserRow.email == accounts.normalise_email(email)))
+        user = await session.scalar(
+            select(UserRow).where(UserRow.email == accounts.normalise_email(email))
+        )
         if user is None:
             raise DomainError(f"no user with email {email}")
-        issued = await api_keys.create_key(session, SystemClock(), user.id, name, scope, expires_in_days)
+        issued = await api_keys.create_key(
+            session, SystemClock(), user.id, name, scope, expires_in_days
+        )
         return {
             "key_id": issued.row.id,
             "scope": issued.row.scope,

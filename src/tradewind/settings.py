@@ -13,7 +13,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TRADEWIND_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("./tradewind-data"), description="Where SQLite and market data live.")
+    data_dir: Path = Field(
+        default=Path("./tradewind-data"), description="Where SQLite and market data live."
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; SQLite in data_dir when unset."
     )
@@ -29,7 +31,9 @@ class Settings(BaseSettings):
     api_key_default_days: int = 90
     api_key_max_days: int = 365
 
-    rate_limit_per_key: float = Field(default=100.0, gt=0, description="Requests per second per key.")
+    rate_limit_per_key: float = Field(
+        default=100.0, gt=0, description="Requests per second per key."
+    )
     rate_limit_per_ip: float = Field(default=300.0, gt=0, description="Requests per second per IP.")
     rate_limit_burst_seconds: float = Field(
         default=1.0, gt=0, description="Bucket depth, in seconds of the sustained rate."

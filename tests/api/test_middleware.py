@@ -30,8 +30,11 @@ class TestRequestId:
 
 class TestBodyCap:
     async def test_declared_oversized_body_is_413(self, client: httpx.AsyncClient) -> None:
-        r = await client.post("/api/v1/auth/register", content=b"{" + b" " * 2_000_000 + b"}",
-                              headers={"Content-Type": "application/json"})  # fmt: skip
+        r = await client.post(
+            "/api/v1/auth/register",
+            content=b"{" + b" " * 2_000_000 + b"}",
+            headers={"Content-Type": "application/json"},
+        )
         assert r.status_code == 413
         assert r.json()["error"]["code"] == "payload_too_large"
 
@@ -40,7 +43,9 @@ class TestBodyCap:
             for _ in range(40):
                 yield b" " * 65_536
 
-        r = await client.post("/api/v1/auth/register", content=chunks(), headers={"Content-Type": "application/json"})
+        r = await client.post(
+            "/api/v1/auth/register", content=chunks(), headers={"Content-Type": "application/json"}
+        )
         assert r.status_code == 413
 
 
@@ -50,7 +55,9 @@ class TestKeyRateLimit:
         user = await new_user(tw.client)
         a = await new_key(tw.client, user["auth"], "read")
         b = await new_key(tw.client, user["auth"], "read")
-        codes = [(await tw.client.get("/api/v1/me", headers=key_auth(a))).status_code for _ in range(8)]
+        codes = [
+            (await tw.client.get("/api/v1/me", headers=key_auth(a))).status_code for _ in range(8)
+        ]
         assert codes[:5] == [200] * 5 and 429 in codes[5:]
         limited = await tw.client.get("/api/v1/me", headers=key_auth(a))
         assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1

@@ -37,10 +37,18 @@ async def test_datetimes_round_trip_as_utc(database_url: str) -> None:
     engine = create_engine(database_url)
     made = datetime(2026, 5, 21, 14, 30, tzinfo=timezone(timedelta(hours=2)))
     async with session_factory(engine)() as s:
-        s.add(UserRow(
-            id="usr_01TEST00000000000000000000", email="tz@example.com", password_hash="x",
-            public_profile_enabled=False, plan="free", role="user", created_at=made, updated_at=made,
-        ))  # fmt: skip
+        s.add(
+            UserRow(
+                id="usr_01TEST00000000000000000000",
+                email="tz@example.com",
+                password_hash="x",
+                public_profile_enabled=False,
+                plan="free",
+                role="user",
+                created_at=made,
+                updated_at=made,
+            )
+        )
         await s.commit()
     async with session_factory(engine)() as s:
         row = await s.get(UserRow, "usr_01TEST00000000000000000000")
@@ -52,11 +60,19 @@ async def test_datetimes_round_trip_as_utc(database_url: str) -> None:
 async def test_naive_datetimes_are_refused(database_url: str) -> None:
     engine = create_engine(database_url)
     async with session_factory(engine)() as s:
-        now = datetime(2026, 1, 1)  # noqa: DTZ001 - the point of the test
-        s.add(UserRow(
-            id="usr_01TEST00000000000000000001", email="n@example.com", password_hash="x",
-            public_profile_enabled=False, plan="free", role="user", created_at=now, updated_at=now,
-        ))  # fmt: skip
+        now = datetime(2026, 1, 1)
+        s.add(
+            UserRow(
+                id="usr_01TEST00000000000000000001",
+                email="n@example.com",
+                password_hash="x",
+                public_profile_enabled=False,
+                plan="free",
+                role="user",
+                created_at=now,
+                updated_at=now,
+            )
+        )
         with pytest.raises(Exception, match="naive datetime"):
             await s.commit()
     await engine.dispose()

@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             signer=TokenSigner(secret, settings.jwt_ttl_seconds),
             key_limits=key_limits,
             ip_limits=ip_limits,
-            login_throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds),
+            login_throttle=LoginThrottle(
+                settings.login_max_failures, settings.login_window_seconds
+            ),
         )
         log.info("tradewind started", store=engine.dialect.name, data_dir=str(settings.data_dir))
         try:
@@ -63,7 +65,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         finally:
             await engine.dispose()
 
-    app = FastAPI(title="Tradewind", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Tradewind", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
     mappers = ErrorMappers(native_envelope)
     install_error_handlers(app, mappers)
     app.state.error_mappers = mappers

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradewind.api.runtime import Runtime
 from tradewind.domain.accounts import Role, Scope
 from tradewind.domain.errors import Forbidden, MissingCredentials, RateLimited, Unauthenticated
-from tradewind.services import accounts
 from tradewind.services.api_keys import Principal, authenticate_key
+from tradewind.store.tables import UserRow
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -57,7 +57,12 @@ def bearer_token(request: Request) -> str:
 
 
 async def resolve_principal(
-    runtime: Runtime, session: AsyncSession, token: str, *, allow_keys: bool = True, allow_jwt: bool = True
+    runtime: Runtime,
+    session: AsyncSession,
+    token: str,
+    *,
+    allow_keys: bool = True,
+    allow_jwt: bool = True,
 ) -> Principal:
     """Authenticate a bearer token (API key pair, single key token, or login JWT)."""
     if token.startswith(("pk_", "tk_live_")):
@@ -69,7 +74,7 @@ async def resolve_principal(
         if not allow_jwt:
             raise Unauthenticated("this endpoint takes an API key")
         user_id = runtime.signer.verify(token, runtime.clock.now())
-        user = await session.get(accounts.UserRow, user_id)
+        user = await session.get(UserRow, user_id)
         if user is None:
             raise Unauthenticated("invalid token")
         principal = Principal(user_id=user.id, role=Role(user.role), scope=Scope.FULL)
@@ -92,7 +97,9 @@ def require_scope(
             runtime, session, bearer_token(request), allow_keys=allow_keys, allow_jwt=allow_jwt
         )
         if not principal.scope.allows(needed):
-            raise Forbidden(f"this API key's scope '{principal.scope}' does not allow this; needs '{needed}'")
+            raise Forbidden(
+                f"this API key's scope '{principal.scope}' does not allow this; needs '{needed}'"
+            )
         request.state.principal = principal
         return principal
 
@@ -100,7 +107,9 @@ def require_scope(
     return dependency
 
 
-async def _require_partner(principal: Annotated[Principal, Depends(require_scope(Scope.FULL))]) -> Principal:
+async def _require_partner(
+    principal: Annotated[Principal, Depends(require_scope(Scope.FULL))],
+) -> Principal:
     if not principal.is_partner:
         raise Forbidden("only partner accounts manage users")
     return principal

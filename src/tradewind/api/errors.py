@@ -62,7 +62,13 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        out.append({"field": ".".join(loc) or "body", "message": err.get("msg", ""), "type": err.get("type")})
+        out.append(
+            {
+                "field": ".".join(loc) or "body",
+                "message": err.get("msg", ""),
+                "type": err.get("type"),
+            }
+        )
     return out
 
 
@@ -75,7 +81,13 @@ _HTTP_CODES = {
 
 def from_http(exc: StarletteHTTPException) -> ApiError:
     message = exc.detail if isinstance(exc.detail, str) else "error"
-    return ApiError(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), message, None, dict(exc.headers or {}))
+    return ApiError(
+        exc.status_code,
+        _HTTP_CODES.get(exc.status_code, "error"),
+        message,
+        None,
+        dict(exc.headers or {}),
+    )
 
 
 Envelope = Callable[[ApiError, Request], JSONResponse]
@@ -124,4 +136,6 @@ def install_error_handlers(app: FastAPI, mappers: ErrorMappers) -> None:
 
 
 def internal_error() -> ApiError:
-    return ApiError(500, "internal_error", "internal error; quote the X-Request-ID header when reporting it")
+    return ApiError(
+        500, "internal_error", "internal error; quote the X-Request-ID header when reporting it"
+    )

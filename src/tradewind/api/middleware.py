@@ -70,9 +70,14 @@ class RequestContext:
                     wait = self.ip_limits.hit(ip)
                     if wait > 0:
                         await self._reply(
-                            scope, send_with_id,
-                            ApiError(429, "rate_limited", "too many requests from this address",
-                                     headers={"Retry-After": str(max(1, math.ceil(wait)))}),
+                            scope,
+                            send_with_id,
+                            ApiError(
+                                429,
+                                "rate_limited",
+                                "too many requests from this address",
+                                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                            ),
                         )
                         return
                 length = headers.get("content-length")

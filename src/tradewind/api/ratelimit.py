@@ -15,7 +15,9 @@ MAX_BUCKETS = 100_000
 class TokenBuckets:
     """``hit(key)`` takes one token; returns 0 when allowed, else seconds until one is free."""
 
-    def __init__(self, rate: float, burst: float, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: float, now: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = rate
         self.burst = max(1.0, burst)
         self._now = now
@@ -34,7 +36,11 @@ class TokenBuckets:
         return 0.0
 
     def _evict(self, now: float) -> None:
-        full = [k for k, (t, last) in self._buckets.items() if t + (now - last) * self.rate >= self.burst]
+        full = [
+            k
+            for k, (t, last) in self._buckets.items()
+            if t + (now - last) * self.rate >= self.burst
+        ]
         for k in full:
             del self._buckets[k]
         if len(self._buckets) >= MAX_BUCKETS:

@@ -139,7 +139,8 @@ async def update_profile(
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationFailed(
-            "unknown profile fields", details=[{"field": f, "message": "not editable"} for f in unknown]
+            "unknown profile fields",
+            details=[{"field": f, "message": "not editable"} for f in unknown],
         )
     if "user_name" in changes and changes["user_name"] is not None:
         name = check_user_name(changes["user_name"])

@@ -111,7 +111,11 @@ class TokenSigner:
                 token,
                 self._secret,
                 algorithms=["HS256"],
-                options={"require": ["sub", "exp", "iat"], "verify_exp": False, "verify_iat": False},
+                options={
+                    "require": ["sub", "exp", "iat"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError as e:
             raise Unauthenticated("invalid token") from e

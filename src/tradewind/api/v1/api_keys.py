@@ -20,7 +20,9 @@ router = APIRouter(prefix="/api-keys", tags=["api keys"])
 class ApiKeyCreate(Model):
     name: str = Field(min_length=1, max_length=100)
     scope: Scope = Field(description="read: only reads; trade: reads and trades; full: everything.")
-    expires_in_days: int | None = Field(default=None, ge=1, le=365, description="Default 90, at most 365.")
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=365, description="Default 90, at most 365."
+    )
 
 
 class ApiKeyRead(BaseModel):
@@ -41,10 +43,17 @@ class ApiKeyRead(BaseModel):
             "revoked" if row.revoked_at else "expired" if row.expires_at <= now else "active"
         )
         return cls(
-            key_id=row.id, name=row.name, scope=Scope(row.scope), api_key=row.public_key,
-            secret_last4=row.secret_last4, status=state, created_at=row.created_at,
-            expires_at=row.expires_at, revoked_at=row.revoked_at, last_used_at=row.last_used_at,
-        )  # fmt: skip
+            key_id=row.id,
+            name=row.name,
+            scope=Scope(row.scope),
+            api_key=row.public_key,
+            secret_last4=row.secret_last4,
+            status=state,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+            last_used_at=row.last_used_at,
+        )
 
 
 class ApiKeyCreated(BaseModel):
@@ -53,7 +62,9 @@ class ApiKeyCreated(BaseModel):
     scope: Scope
     api_key: str = Field(description="pk_…")
     api_secret: str = Field(description="sk_…, shown only now.")
-    token: str = Field(description="The pair as one opaque bearer token (tk_live_…), shown only now.")
+    token: str = Field(
+        description="The pair as one opaque bearer token (tk_live_…), shown only now."
+    )
     expires_at: datetime
     created_at: datetime
 
@@ -61,25 +72,43 @@ class ApiKeyCreated(BaseModel):
     def of(cls, issued: api_keys.IssuedKey) -> ApiKeyCreated:
         row = issued.row
         return cls(
-            key_id=row.id, name=row.name, scope=Scope(row.scope), api_key=row.public_key,
-            api_secret=issued.material.secret, token=issued.material.token,
-            expires_at=row.expires_at, created_at=row.created_at,
-        )  # fmt: skip
+            key_id=row.id,
+            name=row.name,
+            scope=Scope(row.scope),
+            api_key=row.public_key,
+            api_secret=issued.material.secret,
+            token=issued.material.token,
+            expires_at=row.expires_at,
+            created_at=row.created_at,
+        )
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated,
-    responses=errors(401, 403, 422), summary="Create an API key",
-)  # fmt: skip
-async def create_key(body: ApiKeyCreate, principal: FullScope, session: SessionDep, runtime: RuntimeDep) -> ApiKeyCreated:
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    responses=errors(401, 403, 422),
+    summary="Create an API key",
+)
+async def create_key(
+    body: ApiKeyCreate, principal: FullScope, session: SessionDep, runtime: RuntimeDep
+) -> ApiKeyCreated:
     issued = await api_keys.create_key(
-        session, runtime.clock, principal.user_id, body.name, body.scope, body.expires_in_days,
-        default_days=runtime.settings.api_key_default_days, max_days=runtime.settings.api_key_max_days,
-    )  # fmt: skip
+        session,
+        runtime.clock,
+        principal.user_id,
+        body.name,
+        body.scope,
+        body.expires_in_days,
+        default_days=runtime.settings.api_key_default_days,
+        max_days=runtime.settings.api_key_max_days,
+    )
     return ApiKeyCreated.of(issued)
 
 
-@router.get("", response_model=PageOf[ApiKeyRead], responses=errors(401, 403), summary="List your API keys")
+@router.get(
+    "", response_model=PageOf[ApiKeyRead], responses=errors(401, 403), summary="List your API keys"
+)
 async def list_keys(
     principal: FullScope,
     session: SessionDep,
@@ -88,20 +117,38 @@ async def list_keys(
     cursor: CursorQuery = None,
     include_revoked: bool = Query(default=False, description="Also list revoked keys."),
 ) -> PageOf[ApiKeyRead]:
-    page = await api_keys.list_keys(session, principal.user_id, limit, cursor, include_revoked=include_revoked)
+    page = await api_keys.list_keys(
+        session, principal.user_id, limit, cursor, include_revoked=include_revoked
+    )
     now = runtime.clock.now()
-    return PageOf[ApiKeyRead](data=[ApiKeyRead.of(r, now) for r in page.items], next_cursor=page.next_cursor)
+    return PageOf[ApiKeyRead](
+        data=[ApiKeyRead.of(r, now) for r in page.items], next_cursor=page.next_cursor
+    )
 
 
-@router.delete("/{key_id}", response_model=ApiKeyRead, responses=errors(401, 403, 404), summary="Revoke an API key")
-async def revoke_key(key_id: str, principal: FullScope, session: SessionDep, runtime: RuntimeDep) -> ApiKeyRead:
+@router.delete(
+    "/{key_id}",
+    response_model=ApiKeyRead,
+    responses=errors(401, 403, 404),
+    summary="Revoke an API key",
+)
+async def revoke_key(
+    key_id: str, principal: FullScope, session: SessionDep, runtime: RuntimeDep
+) -> ApiKeyRead:
     row = await api_keys.revoke_key(session, runtime.clock, principal.user_id, key_id)
     return ApiKeyRead.of(row, runtime.clock.now())
 
 
 @router.post(
-    "/{key_id}/rotate", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated,
-    responses=errors(401, 403, 404), summary="Issue a new secret; the old one stops working at once",
-)  # fmt: skip
-async def rotate_key(key_id: str, principal: FullScope, session: SessionDep, runtime: RuntimeDep) -> ApiKeyCreated:
-    return ApiKeyCreated.of(await api_keys.rotate_key(session, runtime.clock, principal.user_id, key_id))
+    "/{key_id}/rotate",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    responses=errors(401, 403, 404),
+    summary="Issue a new secret; the old one stops working at once",
+)
+async def rotate_key(
+    key_id: str, principal: FullScope, session: SessionDep, runtime: RuntimeDep
+) -> ApiKeyCreated:
+    return ApiKeyCreated.of(
+        await api_keys.rotate_key(session, runtime.clock, principal.user_id, key_id)
+    )

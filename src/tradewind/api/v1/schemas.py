@@ -44,7 +44,10 @@ class ErrorResponse(BaseModel):
 
 ERRORS = {
     400: {"model": ErrorResponse, "description": "Bad request"},
-    401: {"model": ErrorResponse, "description": "Missing, invalid, expired or revoked credentials"},
+    401: {
+        "model": ErrorResponse,
+        "description": "Missing, invalid, expired or revoked credentials",
+    },
     403: {"model": ErrorResponse, "description": "The credentials' scope does not allow this"},
     404: {"model": ErrorResponse, "description": "Not found (or another user's)"},
     409: {"model": ErrorResponse, "description": "Conflicts with existing state"},

@@ -36,7 +36,7 @@ class LoginRequest(Model):
 
 class LoginToken(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a token kind, not a secret
     expires_in: int = Field(description="Seconds until the token expires.")
 
 
@@ -56,11 +56,18 @@ class UserRead(BaseModel):
     @classmethod
     def of(cls, row: UserRow) -> UserRead:
         return cls(
-            user_id=row.id, email=row.email, user_name=row.user_name, display_name=row.display_name,
-            bio=row.bio, public_profile_enabled=row.public_profile_enabled, plan=row.plan,
-            role=row.role,  # type: ignore[arg-type]
-            partner_id=row.partner_id, created_at=row.created_at, updated_at=row.updated_at,
-        )  # fmt: skip
+            user_id=row.id,
+            email=row.email,
+            user_name=row.user_name,
+            display_name=row.display_name,
+            bio=row.bio,
+            public_profile_enabled=row.public_profile_enabled,
+            plan=row.plan,
+            role=row.role,
+            partner_id=row.partner_id,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
 
 class ProfileUpdate(Model):
@@ -78,18 +85,27 @@ class ManagedUserCreate(Model):
 
 
 @router.post(
-    "/auth/register", status_code=status.HTTP_201_CREATED, response_model=Registered,
-    responses=errors(409, 422), summary="Create an account",
-)  # fmt: skip
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Registered,
+    responses=errors(409, 422),
+    summary="Create an account",
+)
 async def register(body: RegisterRequest, session: SessionDep, runtime: RuntimeDep) -> Registered:
     row = await accounts.create_user(
-        session, runtime.clock, accounts.NewUser(email=body.email, password=body.password, user_name=body.user_name)
+        session,
+        runtime.clock,
+        accounts.NewUser(email=body.email, password=body.password, user_name=body.user_name),
     )
     return Registered(user_id=row.id, email=row.email, user_name=row.user_name)
 
 
-@router.post("/auth/login", response_model=LoginToken, responses=errors(401, 422, 429), summary="Log in")
-async def login(body: LoginRequest, request: Request, session: SessionDep, runtime: RuntimeDep) -> LoginToken:
+@router.post(
+    "/auth/login", response_model=LoginToken, responses=errors(401, 422, 429), summary="Log in"
+)
+async def login(
+    body: LoginRequest, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> LoginToken:
     throttle_key = f"{accounts.normalise_email(body.email)}|{request.state.client_ip}"
     wait = runtime.login_throttle.retry_after(throttle_key)
     if wait > 0:
@@ -109,8 +125,15 @@ async def get_me(principal: ReadScope, session: SessionDep) -> UserRead:
     return UserRead.of(await accounts.get_user(session, principal.user_id))
 
 
-@router.patch("/me", response_model=UserRead, responses=errors(401, 403, 409, 422), summary="Update your profile")
-async def patch_me(body: ProfileUpdate, principal: FullScope, session: SessionDep, runtime: RuntimeDep) -> UserRead:
+@router.patch(
+    "/me",
+    response_model=UserRead,
+    responses=errors(401, 403, 409, 422),
+    summary="Update your profile",
+)
+async def patch_me(
+    body: ProfileUpdate, principal: FullScope, session: SessionDep, runtime: RuntimeDep
+) -> UserRead:
     row = await accounts.update_profile(
         session, runtime.clock, principal.user_id, body.model_dump(exclude_unset=True)
     )
@@ -118,9 +141,12 @@ async def patch_me(body: ProfileUpdate, principal: FullScope, session: SessionDe
 
 
 @router.post(
-    "/users", status_code=status.HTTP_201_CREATED, response_model=UserRead,
-    responses=errors(401, 403, 409, 422), summary="Create a user you manage (partners)",
-)  # fmt: skip
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserRead,
+    responses=errors(401, 403, 409, 422),
+    summary="Create a user you manage (partners)",
+)
 async def create_managed_user(
     body: ManagedUserCreate, principal: PartnerScope, session: SessionDep, runtime: RuntimeDep
 ) -> UserRead:
@@ -128,29 +154,47 @@ async def create_managed_user(
         session,
         runtime.clock,
         accounts.NewUser(
-            email=body.email, password=body.password, user_name=body.user_name,
-            display_name=body.display_name, partner_id=principal.user_id,
-        ),  # fmt: skip
+            email=body.email,
+            password=body.password,
+            user_name=body.user_name,
+            display_name=body.display_name,
+            partner_id=principal.user_id,
+        ),
     )
     return UserRead.of(row)
 
 
-@router.get("/users", response_model=PageOf[UserRead], responses=errors(401, 403), summary="Users you manage")
+@router.get(
+    "/users",
+    response_model=PageOf[UserRead],
+    responses=errors(401, 403),
+    summary="Users you manage",
+)
 async def list_managed_users(
-    principal: PartnerScope, session: SessionDep, limit: LimitQuery = DEFAULT_PAGE, cursor: CursorQuery = None
+    principal: PartnerScope,
+    session: SessionDep,
+    limit: LimitQuery = DEFAULT_PAGE,
+    cursor: CursorQuery = None,
 ) -> PageOf[UserRead]:
     page = await accounts.managed_users(session, principal.user_id, limit, cursor)
     return PageOf[UserRead](data=[UserRead.of(r) for r in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/users/{user_id}", response_model=UserRead, responses=errors(401, 403, 404), summary="One user you manage")
+@router.get(
+    "/users/{user_id}",
+    response_model=UserRead,
+    responses=errors(401, 403, 404),
+    summary="One user you manage",
+)
 async def get_managed_user(user_id: str, principal: PartnerScope, session: SessionDep) -> UserRead:
     return UserRead.of(await accounts.get_managed_user(session, principal.user_id, user_id))
 
 
 @router.delete(
-    "/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 403, 404),
+    "/users/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(401, 403, 404),
     summary="Delete a user you manage",
-)  # fmt: skip
+)
 async def delete_managed_user(user_id: str, principal: PartnerScope, session: SessionDep) -> None:
     await accounts.delete_managed_user(session, principal.user_id, user_id)
