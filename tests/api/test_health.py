@@ -32,3 +32,11 @@ async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
     docs = await client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_openapi_document_is_valid() -> None:
+    from openapi_spec_validator import validate
+
+    from tradewind.api.app import create_app
+
+    validate(create_app().openapi())  # raises on any schema error
