@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from tradewind.store.types import UTCDateTime
+from tradewind.store.types import ExactDecimal, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -57,5 +69,148 @@ class ApiKeyRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    account_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("trading_accounts.id", ondelete="SET NULL")
+    )
 
     __table_args__ = (Index("ix_api_keys_user_id_id", "user_id", "id"),)
+
+
+class TradingAccountRow(Base):
+    """A venue account (paper now, exchange accounts later) owned by a user."""
+
+    __tablename__ = "trading_accounts"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    venue: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    mode: Mapped[str] = mapped_column(String(16))
+    leverage: Mapped[Decimal] = mapped_column(ExactDecimal())
+    currency: Mapped[str] = mapped_column(String(16))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    initial_balances: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BalanceRow(Base):
+    __tablename__ = "balances"
+
+    account_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("trading_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    asset: Mapped[str] = mapped_column(String(16), primary_key=True)
+    free: Mapped[Decimal] = mapped_column(ExactDecimal())
+    locked: Mapped[Decimal] = mapped_column(ExactDecimal())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerEntryRow(Base):
+    """Every change to every balance; a balance is its start plus the sum of its entries."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("trading_accounts.id", ondelete="CASCADE")
+    )
+    asset: Mapped[str] = mapped_column(String(16))
+    delta: Mapped[Decimal] = mapped_column(ExactDecimal())
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str | None] = mapped_column(String(64))
+    ts: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_ledger_entries_account_id_id", "account_id", "id"),)
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("trading_accounts.id", ondelete="CASCADE")
+    )
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(4))
+    type: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal())
+    price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    stop_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    client_order_id: Mapped[str | None] = mapped_column(String(100))
+    reduce_only: Mapped[bool] = mapped_column(Boolean)
+    position_id: Mapped[str | None] = mapped_column(ID)
+    role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(20))
+    filled: Mapped[Decimal] = mapped_column(ExactDecimal())
+    average_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    fee: Mapped[Decimal] = mapped_column(ExactDecimal())
+    triggered: Mapped[bool] = mapped_column(Boolean)
+    oco_group: Mapped[str | None] = mapped_column(String(40))
+    programs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    reserved: Mapped[Decimal] = mapped_column(ExactDecimal())
+    reserved_asset: Mapped[str | None] = mapped_column(String(16))
+    ticket: Mapped[int] = mapped_column(BigInteger, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_orders_account_id_id", "account_id", "id"),
+        Index("ix_orders_account_id_status", "account_id", "status"),
+        UniqueConstraint(
+            "account_id", "client_order_id", name="uq_orders_account_id_client_order_id"
+        ),
+    )
+
+
+class FillRow(Base):
+    __tablename__ = "fills"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    order_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("trading_accounts.id", ondelete="CASCADE")
+    )
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(4))
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal())
+    price: Mapped[Decimal] = mapped_column(ExactDecimal())
+    fee: Mapped[Decimal] = mapped_column(ExactDecimal())
+    fee_asset: Mapped[str] = mapped_column(String(16))
+    liquidity: Mapped[str] = mapped_column(String(8))
+    position_id: Mapped[str | None] = mapped_column(ID)
+    realized_pnl: Mapped[Decimal] = mapped_column(ExactDecimal())
+    ticket: Mapped[int] = mapped_column(BigInteger, unique=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_fills_account_id_id", "account_id", "id"),)
+
+
+class PositionRow(Base):
+    __tablename__ = "positions"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("trading_accounts.id", ondelete="CASCADE")
+    )
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(4))
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal())
+    entry_price: Mapped[Decimal] = mapped_column(ExactDecimal())
+    leverage: Mapped[Decimal] = mapped_column(ExactDecimal())
+    margin: Mapped[Decimal] = mapped_column(ExactDecimal())
+    realized_pnl: Mapped[Decimal] = mapped_column(ExactDecimal())
+    fees: Mapped[Decimal] = mapped_column(ExactDecimal())
+    stop_loss: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    take_profit: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    liquidation_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    close_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    ticket: Mapped[int] = mapped_column(BigInteger, unique=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_positions_account_id_closed_at", "account_id", "closed_at"),)

@@ -1,0 +1,1 @@
+"""Runtime machinery: the event bus now; the bot runners and supervisor later."""
