@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradewind.domain.accounts import Role, Scope
 from tradewind.domain.clock import SystemClock
 from tradewind.domain.errors import DomainError
+from tradewind.marketdata.cli import data_app
 from tradewind.settings import Settings
 
 app = typer.Typer(help="Tradewind: self-hosted trading automation.", no_args_is_help=True)
@@ -26,6 +27,7 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(data_app, name="data")
 
 console = Console(stderr=True)
 T = TypeVar("T")

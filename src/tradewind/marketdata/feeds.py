@@ -1,0 +1,371 @@
+"""Price feeds: quotes, intrabar price paths and candles, replayed from candles or pushed by hand.
+
+Prices are ``float`` here: a feed is a model of the market, not money. The venue converts to
+``Decimal`` at its edge, rounding to the instrument's tick. Every ``*_ms`` argument and every
+timestamp a feed returns is wall-clock epoch milliseconds, the caller's (injected) clock;
+nothing here reads a clock.
+
+**Paths.** A price path is a list of ``(ts_ms, price)`` vertices. The price moves in a straight
+line from one vertex to the next; two vertices at the same time are a jump, and the later one
+is the price from that instant on. ``quote_at(t).last`` is always the path's price at ``t``.
+
+**The OHLC path rule.** A replayed bar is walked through four vertices: its open when it opens;
+then, for an up bar (close >= open), its low at 1/3 and its high at 2/3 of the bar, or for a
+down bar (close < open) its high at 1/3 and its low at 2/3; then its close when it ends. The
+nearer extreme is *not* assumed to come first: an up bar always dips to its low before it
+rises to its high, a down bar always rises first. The next bar's open follows at the instant
+the bar ends (a jump when it differs from the close); across a gap in the data the close is
+held until the next bar opens. Vertex times are rounded down to the millisecond.
+
+**Replay.** ``speed`` market milliseconds pass per wall millisecond (60: one minute of candles
+per second, a 1h bar lasts a minute). The first bar opens at ``start_at_ms``. With ``loop`` the
+series repeats without end, also before ``start_at_ms``: each pass is shifted by the series'
+span (first open to the last bar's end), so the next pass opens the instant the last bar ends
+and timestamps keep increasing; the price jumps from the last close to the first open there.
+Without ``loop`` there is no price before the start, and the last close holds after the end.
+``candles_between`` returns the replayed bars re-timed to the wall clock (a bar lasts
+``bar / speed``), the bar in progress cut at ``to_ms`` along the same path, so a chart of them
+agrees with the quotes.
+
+**Spread.** bid = last - half_spread, ask = last + half_spread, in price units, per symbol:
+``DEFAULT_HALF_SPREADS`` unless given; 0 for a symbol not listed there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Protocol
+
+import numpy as np
+
+from tradewind.marketdata.candles import Candles, Floats, Int64s
+from tradewind.marketdata.store import CandleStore
+from tradewind.marketdata.timeframes import Timeframe
+
+PricePath = list[tuple[int, float]]
+
+DEFAULT_HALF_SPREADS: Mapping[str, float] = MappingProxyType(
+    {
+        "BTC/USDT": 0.5,
+        "BTC/USDT:USDT": 0.5,
+        "ETH/USDT": 0.05,
+        "LTC/USDT": 0.01,
+        "EURUSD": 0.00005,
+    }
+)
+
+
+class NoPrice(LookupError):
+    """The feed has no price at that time (before its first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Best bid and ask around the last price, at ``ts_ms`` (wall clock)."""
+
+    symbol: str
+    ts_ms: int
+    bid: float
+    ask: float
+    last: float
+
+
+class PriceFeed(Protocol):
+    """What a venue reads from a market: replayed, pushed by hand or (later) live."""
+
+    @property
+    def symbol(self) -> str: ...
+
+    def quote_at(self, now_ms: int) -> Quote:
+        """The quote at ``now_ms``; ``NoPrice`` before the feed has one."""
+        ...
+
+    def price_path(self, from_ms: int, to_ms: int) -> PricePath:
+        """The path's vertices in ``[from_ms, to_ms]``, with the prices at both ends."""
+        ...
+
+    def candles_between(self, from_ms: int, to_ms: int) -> Candles:
+        """Bars opening in ``[from_ms, to_ms)``; the one in progress at ``to_ms`` cut there."""
+        ...
+
+
+def _half_spread(symbol: str, given: float | None) -> float:
+    half = DEFAULT_HALF_SPREADS.get(symbol, 0.0) if given is None else float(given)
+    if not (math.isfinite(half) and half >= 0):
+        raise ValueError("half_spread must be a non-negative number")
+    return half
+
+
+def _price_at(times: Int64s, prices: Floats, t: int) -> float | None:
+    j = int(np.searchsorted(times, t, "right")) - 1
+    if j < 0:
+        return None
+    if j + 1 < len(times):  # times[j] <= t < times[j + 1]
+        frac = (t - int(times[j])) / (int(times[j + 1]) - int(times[j]))
+        return float(prices[j] + (prices[j + 1] - prices[j]) * frac)
+    return float(prices[j])
+
+
+def _path(times: Int64s, prices: Floats, a: int, b: int) -> PricePath:
+    if b < a:
+        raise ValueError("to_ms must not be before from_ms")
+    lo, hi = int(np.searchsorted(times, a, "left")), int(np.searchsorted(times, b, "right"))
+    path = list(zip(times[lo:hi].tolist(), prices[lo:hi].tolist(), strict=True))
+    if not path or path[0][0] != a:
+        start = _price_at(times, prices, a)
+        if start is not None:
+            path.insert(0, (a, start))
+    if path and path[-1][0] != b:
+        end = _price_at(times, prices, b)
+        assert end is not None  # some vertex is at or before b
+        path.append((b, end))
+    return [point for i, point in enumerate(path) if i == 0 or point != path[i - 1]]
+
+
+class ReplayFeed:
+    """Stored candles played back against the wall clock (see the module docstring)."""
+
+    def __init__(
+        self,
+        candles: Candles,
+        *,
+        symbol: str,
+        speed: float = 60.0,
+        loop: bool = True,
+        start_at_ms: int,
+        timeframe: Timeframe | None = None,
+        half_spread: float | None = None,
+    ) -> None:
+        if not len(candles):
+            raise ValueError("a replay needs at least one candle")
+        if not (math.isfinite(speed) and speed > 0):
+            raise ValueError("speed must be a positive number")
+        bar = (timeframe or _infer_timeframe(candles)).ms
+        if (np.diff(candles.ts) < bar).any():
+            raise ValueError(f"bars overlap: some are closer than {bar} ms apart")
+        self._symbol = symbol
+        self._candles = candles
+        self._speed = float(speed)
+        self._loop = loop
+        self._start = int(start_at_ms)
+        self._half = _half_spread(symbol, half_spread)
+        self._bar = bar
+        self._offsets: Int64s = candles.ts - candles.ts[0]
+        self._span = int(self._offsets[-1]) + bar
+        # each bar's four path points: offsets into the bar, and prices (one row per bar)
+        self._corner_offsets: Int64s = np.array([0, bar // 3, 2 * bar // 3, bar], np.int64)
+        self._corners = _corner_prices(candles)
+        self._vt, self._vp = _path_vertices(
+            self._offsets, self._corner_offsets, self._corners, self._span
+        )
+
+    @classmethod
+    def from_store(
+        cls,
+        store: CandleStore,
+        venue: str,
+        symbol: str,
+        timeframe: Timeframe | None = None,
+        *,
+        start_at_ms: int,
+        speed: float = 60.0,
+        loop: bool = True,
+        half_spread: float | None = None,
+    ) -> ReplayFeed:
+        """Replay a whole stored series, at its finest stored timeframe unless one is given."""
+        stored = store.timeframes(venue, symbol)
+        tf = timeframe or (stored[0] if stored else Timeframe.M1)
+        return cls(
+            store.read(venue, symbol, tf),
+            symbol=symbol,
+            speed=speed,
+            loop=loop,
+            start_at_ms=start_at_ms,
+            timeframe=tf,
+            half_spread=half_spread,
+        )
+
+    @property
+    def symbol(self) -> str:
+        return self._symbol
+
+    @property
+    def bar_ms(self) -> int:
+        """Length of one source bar, in market milliseconds."""
+        return self._bar
+
+    @property
+    def span_ms(self) -> int:
+        """Market milliseconds in one pass: first open to the end of the last bar."""
+        return self._span
+
+    def quote_at(self, now_ms: int) -> Quote:
+        times, prices = self._window(now_ms, now_ms)
+        last = _price_at(times, prices, now_ms)
+        if last is None:
+            raise NoPrice(f"the {self._symbol} replay starts at {self._start}")
+        return Quote(self._symbol, now_ms, last - self._half, last + self._half, last)
+
+    def price_path(self, from_ms: int, to_ms: int) -> PricePath:
+        return _path(*self._window(from_ms, to_ms), from_ms, to_ms)
+
+    def candles_between(self, from_ms: int, to_ms: int) -> Candles:
+        if to_ms <= from_ms:
+            return Candles.empty()
+        c, n = self._candles, len(self._candles)
+        first = _global_index(self._offsets, self._span, self._market(from_ms) - self._speed) - 1
+        stop = _global_index(self._offsets, self._span, self._market(to_ms) + self._speed)
+        if not self._loop:
+            first, stop = max(first, 0), min(stop, n)
+        loops, rows = np.divmod(np.arange(first, max(first, stop), dtype=np.int64), n)
+        opens = loops * self._span + self._offsets[rows]
+        starts, ends = self._wall(opens), self._wall(opens + self._bar)
+        keep = (starts >= from_ms) & (starts < to_ms)
+        rows, opens, starts, ends = rows[keep], opens[keep], starts[keep], ends[keep]
+        opening, high, low, close, volume = (
+            c.open[rows],
+            c.high[rows],
+            c.low[rows],
+            c.close[rows],
+            c.volume[rows],
+        )
+        if len(rows) and ends[-1] > to_ms:  # the bar in progress: cut it at to_ms
+            times = self._wall(int(opens[-1]) + self._corner_offsets)
+            prices = self._corners[int(rows[-1])]
+            now = _price_at(times, prices, to_ms)
+            assert now is not None  # the bar has started
+            seen = np.append(prices[times <= to_ms], now)
+            high[-1], low[-1], close[-1] = seen.max(), seen.min(), now
+            volume[-1] *= (to_ms - int(starts[-1])) / (int(ends[-1]) - int(starts[-1]))
+        return Candles(starts, opening, high, low, close, volume)
+
+    def _market(self, wall_ms: int) -> float:
+        return (wall_ms - self._start) * self._speed
+
+    def _wall(self, market: Int64s | int) -> Int64s:
+        return self._start + np.floor(np.asarray(market) / self._speed).astype(np.int64)
+
+    def _window(self, a: int, b: int) -> tuple[Int64s, Floats]:
+        """The vertices whose wall time is in ``[a, b]``, with a neighbour on each side."""
+        count = len(self._vt)
+        lo = _global_index(self._vt, self._span, self._market(a) - self._speed) - 2
+        hi = _global_index(self._vt, self._span, self._market(b) + self._speed) + 1
+        if not self._loop:
+            lo, hi = min(max(lo, 0), count - 1), min(hi, count - 1)
+        loops, index = np.divmod(np.arange(lo, max(lo, hi + 1), dtype=np.int64), count)
+        return self._wall(loops * self._span + self._vt[index]), self._vp[index]
+
+
+def _infer_timeframe(candles: Candles) -> Timeframe:
+    steps = np.diff(candles.ts)
+    for tf in Timeframe:
+        if len(steps) and int(steps.min()) == tf.ms:
+            return tf
+    raise ValueError("cannot infer the bar length from these candles: pass timeframe")
+
+
+def _corner_prices(candles: Candles) -> Floats:
+    up = candles.close >= candles.open
+    return np.stack(
+        [
+            candles.open,
+            np.where(up, candles.low, candles.high),
+            np.where(up, candles.high, candles.low),
+            candles.close,
+        ],
+        axis=1,
+    )
+
+
+def _path_vertices(
+    offsets: Int64s, corner_offsets: Int64s, corners: Floats, span: int
+) -> tuple[Int64s, Floats]:
+    # a fifth point per bar holds the close until the next bar opens, kept only across a gap
+    next_open = np.append(offsets[1:], span)
+    times = np.column_stack((offsets[:, None] + corner_offsets, next_open))
+    prices = np.column_stack((corners, corners[:, 3]))
+    keep = np.ones(times.shape, dtype=bool)
+    keep[:, 4] = times[:, 4] > times[:, 3]
+    return times[keep], prices[keep]
+
+
+def _global_index(points: Int64s, span: int, market: float) -> int:
+    """How many points of the endless (looped) series lie at or before ``market``."""
+    loop = math.floor(market / span)
+    return loop * len(points) + int(np.searchsorted(points, market - loop * span, "right"))
+
+
+class ManualFeed:
+    """Prices pushed by tests and scripts; the last pushed price holds until the next.
+
+    Its path steps: a push is a jump at its time. ``candles_between`` makes ``timeframe`` bars
+    from the path (open = the price in force when the bar opens, volume 0), also across
+    quiet stretches where the price is simply held.
+    """
+
+    def __init__(
+        self, symbol: str, *, half_spread: float | None = None, timeframe: Timeframe = Timeframe.M1
+    ) -> None:
+        self._symbol = symbol
+        self._half = _half_spread(symbol, half_spread)
+        self._timeframe = timeframe
+        self._times: list[int] = []
+        self._prices: list[float] = []
+        self._vertices: tuple[Int64s, Floats] | None = None
+
+    @property
+    def symbol(self) -> str:
+        return self._symbol
+
+    def push(self, symbol: str, price: float, ts_ms: int) -> None:
+        """Set the price from ``ts_ms`` on; pushes must not go back in time."""
+        if symbol != self._symbol:
+            raise ValueError(f"this feed is for {self._symbol}, not {symbol}")
+        if not math.isfinite(price):
+            raise ValueError("price must be a finite number")
+        if self._times and ts_ms < self._times[-1]:
+            raise ValueError(f"push at {ts_ms} is before the last one at {self._times[-1]}")
+        self._times.append(int(ts_ms))
+        self._prices.append(float(price))
+        self._vertices = None
+
+    def quote_at(self, now_ms: int) -> Quote:
+        last = _price_at(*self._path_vertices(), now_ms)
+        if last is None:
+            raise NoPrice(f"no {self._symbol} price at {now_ms}")
+        return Quote(self._symbol, now_ms, last - self._half, last + self._half, last)
+
+    def price_path(self, from_ms: int, to_ms: int) -> PricePath:
+        return _path(*self._path_vertices(), from_ms, to_ms)
+
+    def candles_between(self, from_ms: int, to_ms: int) -> Candles:
+        if not self._times or to_ms <= from_ms:
+            return Candles.empty()
+        tf = self._timeframe
+        times, prices = np.array(self._times), np.array(self._prices)
+        vertices = self._path_vertices()
+        rows: list[tuple[int, float, float, float, float]] = []
+        for start in range(max(tf.ceil(from_ms), tf.floor(self._times[0])), to_ms, tf.ms):
+            until = min(start + tf.ms - 1, to_ms)
+            lo = int(np.searchsorted(times, start, "right"))
+            hi = int(np.searchsorted(times, until, "right"))
+            opening = _price_at(*vertices, start)
+            seen = ([] if opening is None else [opening]) + prices[lo:hi].tolist()
+            if seen:
+                rows.append((start, seen[0], max(seen), min(seen), seen[-1]))
+        if not rows:
+            return Candles.empty()
+        ts, opens, highs, lows, closes = (np.array(column) for column in zip(*rows, strict=True))
+        return Candles(ts, opens, highs, lows, closes, np.zeros(len(rows)))
+
+    def _path_vertices(self) -> tuple[Int64s, Floats]:
+        if self._vertices is None:
+            t, p = np.array(self._times, np.int64), np.array(self._prices, np.float64)
+            # before each later push, a vertex holding the previous price: a step, not a ramp
+            times = np.concatenate((t[:1], np.repeat(t[1:], 2)))
+            prices = np.concatenate((p[:1], np.stack((p[:-1], p[1:]), axis=1).ravel()))
+            self._vertices = times, prices
+        return self._vertices
