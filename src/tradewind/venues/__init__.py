@@ -1,0 +1,1 @@
+"""Where orders meet prices: the Venue interface, the one matching engine, the paper venue."""

@@ -1,0 +1,1 @@
+"""The paper venue: simulated accounts (the ledger) traded through the matching engine."""
