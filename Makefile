@@ -31,15 +31,15 @@ pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests $(wildcard bench)
-	$(BIN)/ruff format --check src tests $(wildcard bench)
+	$(BIN)/ruff check src tests $(wildcard bench scripts)
+	$(BIN)/ruff format --check src tests $(wildcard bench scripts)
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 fmt: $(VENV)/.installed-dev
-	$(BIN)/ruff format src tests $(wildcard bench)
-	$(BIN)/ruff check --fix src tests $(wildcard bench)
+	$(BIN)/ruff format src tests $(wildcard bench scripts)
+	$(BIN)/ruff check --fix src tests $(wildcard bench scripts)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -29,6 +29,7 @@ from tradewind.settings import Settings, normalise_database_url
 from tradewind.store.db import create_engine
 from tradewind.store.migrate import upgrade
 from tradewind.store.tables import Base
+from tradewind.venues.paper.venue import PaperVenue
 
 PG_ENV = "TRADEWIND_TEST_POSTGRES_URL"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -132,12 +133,15 @@ def settings_overrides() -> dict[str, object]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, settings_overrides: dict[str, object]) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        jwt_secret="test-secret-" + "x" * 32,
-        **settings_overrides,  # type: ignore[arg-type]
-    )
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "jwt_secret": "test-secret-" + "x" * 32,
+        # Tests move prices by hand (ManualFeed) and call venue.tick() themselves.
+        "price_source": "manual",
+        "paper_tick_seconds": 0,
+    }
+    return Settings(**(values | settings_overrides))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -151,6 +155,18 @@ class Harness:
     def runtime(self) -> Runtime:
         runtime: Runtime = self.app.state.runtime
         return runtime
+
+    @property
+    def venue(self) -> PaperVenue:
+        return self.runtime.venues.paper
+
+    async def move(self, symbol: str, *prices: float, step_seconds: float = 1.0) -> None:
+        """Push prices one second apart (by default) and let the paper venue process them."""
+        for price in prices:
+            self.clock.advance(step_seconds)
+            now = int(self.clock.now().timestamp() * 1000)
+            self.venue.feeds[symbol].push(symbol, price, now)  # type: ignore[attr-defined]
+            await self.venue.tick()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, computed_field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,22 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     trust_forwarded_for: bool = False
+
+    price_source: Literal["replay", "manual"] = Field(
+        default="replay",
+        description="replay: bundled/imported candles played back; manual: prices pushed by tests or scripts.",
+    )
+    replay_bar_seconds: float = Field(
+        default=60.0, gt=0, description="Wall-clock seconds one replayed bar lasts."
+    )
+    paper_tick_seconds: float = Field(
+        default=0.25,
+        ge=0,
+        description="How often the paper venue advances prices; 0 stops the background ticker.",
+    )
+    ws_queue_size: int = Field(
+        default=1000, ge=10, description="Messages a WebSocket client may fall behind by."
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property

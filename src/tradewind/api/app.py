@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from tradewind import __version__
-from tradewind.api import health
+from tradewind.api import health, ws
+from tradewind.api.dialects.tradyn import envelope as tradyn_envelope
+from tradewind.api.dialects.tradyn import routes as tradyn_routes
 from tradewind.api.errors import ErrorMappers, install_error_handlers, native_envelope
 from tradewind.api.middleware import RequestContext
 from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
 from tradewind.api.runtime import Runtime
-from tradewind.api.v1 import api_keys, users
+from tradewind.api.v1 import accounts, api_keys, markets, users
 from tradewind.domain.clock import Clock, SystemClock
+from tradewind.engine.bus import EventBus
 from tradewind.logs import configure_logging, get_logger
+from tradewind.marketdata.bundled import bundled_store
+from tradewind.services.api_keys import UsageRecorder
+from tradewind.services.market import MarketData
 from tradewind.services.security import TokenSigner, load_or_create_secret
+from tradewind.services.trading import Venues
 from tradewind.settings import Settings
 from tradewind.store.db import create_engine, session_factory
 from tradewind.store.migrate import upgrade
+from tradewind.venues.paper.catalog import PAPER_INSTRUMENTS, paper_instruments
+from tradewind.venues.paper.venue import PaperVenue
 
 log = get_logger("tradewind")
 
@@ -47,28 +58,55 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         engine = create_engine(settings.effective_database_url)
         await upgrade(engine)
         secret = settings.jwt_secret or load_or_create_secret(settings.data_dir / "jwt.key")
+        sessions = session_factory(engine)
+        bus = EventBus()
+        market = MarketData(bundled_store(settings.data_dir), clock)
+        replay = market.replay_feeds(PAPER_INSTRUMENTS, bar_seconds=settings.replay_bar_seconds)
+        feeds = (
+            replay
+            if settings.price_source == "replay"
+            else market.manual_feeds(PAPER_INSTRUMENTS, seed=replay)
+        )
+        paper = PaperVenue(
+            instruments=paper_instruments(), feeds=feeds, sessions=sessions, clock=clock, bus=bus
+        )
+        await paper.load()
+        ticker = (
+            asyncio.create_task(paper.run(settings.paper_tick_seconds), name="paper-venue-ticker")
+            if settings.paper_tick_seconds > 0
+            else None
+        )
         app.state.runtime = Runtime(
             settings=settings,
             clock=clock,
             engine=engine,
-            sessions=session_factory(engine),
+            sessions=sessions,
             signer=TokenSigner(secret, settings.jwt_ttl_seconds),
             key_limits=key_limits,
             ip_limits=ip_limits,
             login_throttle=LoginThrottle(
                 settings.login_max_failures, settings.login_window_seconds
             ),
+            bus=bus,
+            market=market,
+            venues=Venues(paper),
+            key_usage=UsageRecorder(),
         )
         log.info("tradewind started", store=engine.dialect.name, data_dir=str(settings.data_dir))
         try:
             yield
         finally:
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
             await engine.dispose()
 
     app = FastAPI(
         title="Tradewind", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
     mappers = ErrorMappers(native_envelope)
+    mappers.register(tradyn_envelope.PREFIX, tradyn_envelope.envelope)
     install_error_handlers(app, mappers)
     app.state.error_mappers = mappers
     app.add_middleware(
@@ -79,6 +117,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         trust_forwarded_for=settings.trust_forwarded_for,
     )
     app.include_router(health.router)
-    for module in (users, api_keys):
+    for module in (users, api_keys, accounts, markets):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(tradyn_routes.router)
+    app.include_router(ws.router)
     return app

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradewind.api.runtime import Runtime
 from tradewind.domain.accounts import Role, Scope
 from tradewind.domain.errors import Forbidden, MissingCredentials, RateLimited, Unauthenticated
-from tradewind.services.api_keys import Principal, authenticate_key
+from tradewind.services.api_keys import Principal, authenticate_key, record_use
 from tradewind.store.tables import UserRow
 
 
@@ -70,6 +70,12 @@ async def resolve_principal(
             raise Unauthenticated("this endpoint takes a login token, not an API key")
         principal = await authenticate_key(session, runtime.clock, token)
         bucket = principal.key_id or principal.user_id
+        now = runtime.clock.now()
+        if principal.key_id and runtime.key_usage.due(principal.key_id, now):
+            # Its own short transaction: the request's stays read-only until the handler writes.
+            async with runtime.sessions() as own:
+                await record_use(own, principal.key_id, now)
+                await own.commit()
     else:
         if not allow_jwt:
             raise Unauthenticated("this endpoint takes an API key")

@@ -8,7 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
 from tradewind.domain.clock import Clock
+from tradewind.engine.bus import EventBus
+from tradewind.services.api_keys import UsageRecorder
+from tradewind.services.market import MarketData
 from tradewind.services.security import TokenSigner
+from tradewind.services.trading import Venues
 from tradewind.settings import Settings
 
 
@@ -22,3 +26,7 @@ class Runtime:
     key_limits: TokenBuckets
     ip_limits: TokenBuckets
     login_throttle: LoginThrottle
+    bus: EventBus
+    market: MarketData
+    venues: Venues
+    key_usage: UsageRecorder

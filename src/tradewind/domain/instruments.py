@@ -83,7 +83,9 @@ class Instrument:
         if amount <= 0:
             raise InvalidOrder(f"{field} must be positive", field)
         if amount % self.amount_step != 0:
-            raise InvalidOrder(f"{field} {amount} is not a multiple of the step {self.amount_step}", field)
+            raise InvalidOrder(
+                f"{field} {amount} is not a multiple of the step {self.amount_step}", field
+            )
         if amount < self.min_amount:
             raise InvalidOrder(f"{field} {amount} is below the minimum {self.min_amount}", field)
         return amount.quantize(self.amount_step)

@@ -112,7 +112,11 @@ def _price_at(times: Int64s, prices: Floats, t: int) -> float | None:
 def _path(times: Int64s, prices: Floats, a: int, b: int) -> PricePath:
     if b < a:
         raise ValueError("to_ms must not be before from_ms")
-    lo, hi = int(np.searchsorted(times, a, "left")), int(np.searchsorted(times, b, "right"))
+    # Start after any jump at ``a`` itself: the path up to ``a`` (the previous call's) already
+    # delivered it, so consecutive paths join without replaying a superseded price.
+    at_a = int(np.searchsorted(times, a, "right"))
+    lo = at_a - 1 if at_a > 0 and times[at_a - 1] == a else at_a
+    hi = int(np.searchsorted(times, b, "right"))
     path = list(zip(times[lo:hi].tolist(), prices[lo:hi].tolist(), strict=True))
     if not path or path[0][0] != a:
         start = _price_at(times, prices, a)

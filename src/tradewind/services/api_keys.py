@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradewind.domain.accounts import Role, Scope
@@ -42,6 +42,7 @@ class Principal:
     role: Role
     scope: Scope
     key_id: str | None = None  # None for a login (JWT) session
+    account_id: str | None = None  # the trading account the key is bound to, if any
 
     @property
     def is_partner(self) -> bool:
@@ -68,7 +69,9 @@ async def create_key(
     *,
     default_days: int = 90,
     max_days: int = 365,
+    account_id: str | None = None,
 ) -> IssuedKey:
+    """A new key; ``account_id`` (already checked to be the user's) binds it to one account."""
     expires_at = _expiry(clock, expires_in_days, default_days, max_days)
     material = new_key_material()
     row = ApiKeyRow(
@@ -83,6 +86,7 @@ async def create_key(
         expires_at=expires_at,
         revoked_at=None,
         last_used_at=None,
+        account_id=account_id,
     )
     session.add(row)
     await session.flush()
@@ -160,6 +164,32 @@ async def authenticate_pair(
         raise Unauthenticated("api key revoked")
     if row.expires_at <= now:
         raise Unauthenticated("api key expired")
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        row.last_used_at = now
-    return Principal(user_id=row.user_id, role=Role(role), scope=Scope(row.scope), key_id=row.id)
+    return Principal(
+        user_id=row.user_id,
+        role=Role(role),
+        scope=Scope(row.scope),
+        key_id=row.id,
+        account_id=row.account_id,
+    )
+
+
+class UsageRecorder:
+    """Decides when a key's ``last_used_at`` is worth writing (at most once per resolution),
+    so authentication stays a read and its bookkeeping never holds a request's transaction."""
+
+    def __init__(self, resolution: timedelta = LAST_USED_RESOLUTION) -> None:
+        self.resolution = resolution
+        self._written: dict[str, datetime] = {}
+
+    def due(self, key_id: str, now: datetime) -> bool:
+        last = self._written.get(key_id)
+        if last is not None and now - last < self.resolution:
+            return False
+        if len(self._written) > 100_000:
+            self._written.clear()
+        self._written[key_id] = now
+        return True
+
+
+async def record_use(session: AsyncSession, key_id: str, now: datetime) -> None:
+    await session.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(last_used_at=now))

@@ -84,10 +84,21 @@ class TestReservations:
         (position,) = sim.ledger.positions(acc)
         assert position.leverage == 100 and position.margin == D("1100.05")
 
-    def test_a_derivative_must_settle_in_the_account_currency(self, sim: Sim) -> None:
+    def test_a_derivative_needs_margin_in_its_own_settle_asset(self, sim: Sim) -> None:
         acc = sim.account(USDT=10000)
-        with pytest.raises(InvalidOrder, match="settles in USD"):
+        with pytest.raises(InsufficientFunds, match="Insufficient margin"):
             market(sim, acc, CFD, BUY, "1", "1.1")
+
+    def test_margin_is_counted_per_settle_asset(self, sim: Sim) -> None:
+        acc = sim.account(currency="USD", USD=10000, USDT=10000)
+        market(sim, acc, CFD, BUY, "0.1", "1.10000")
+        market(sim, acc, PERP, BUY, "0.1", "50000")
+        usd = sim.ledger.summary(acc, {"EURUSD": D("1.10000"), PERP: D("50000")})
+        usdt = sim.ledger.summary(acc, {"EURUSD": D("1.10000"), PERP: D("50000")}, "USDT")
+        (cfd,) = [p for p in sim.ledger.positions(acc) if p.symbol == "EURUSD"]
+        (perp,) = [p for p in sim.ledger.positions(acc) if p.symbol == PERP]
+        assert (usd.currency, usd.margin) == ("USD", cfd.margin)
+        assert (usdt.currency, usdt.margin) == ("USDT", perp.margin)
 
 
 class TestNetting:

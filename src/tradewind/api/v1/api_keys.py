@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from tradewind.api.deps import FullScope, RuntimeDep, SessionDep
 from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, Model, PageOf, errors
 from tradewind.domain.accounts import Scope
-from tradewind.services import api_keys
+from tradewind.services import api_keys, trading
 from tradewind.store.tables import ApiKeyRow
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
@@ -23,6 +23,10 @@ class ApiKeyCreate(Model):
     expires_in_days: int | None = Field(
         default=None, ge=1, le=365, description="Default 90, at most 365."
     )
+    account_id: str | None = Field(
+        default=None,
+        description="Bind the key to one of your trading accounts (dialects trade on it).",
+    )
 
 
 class ApiKeyRead(BaseModel):
@@ -31,6 +35,7 @@ class ApiKeyRead(BaseModel):
     scope: Scope
     api_key: str = Field(description="The public half (pk_…); the secret is never shown again.")
     secret_last4: str
+    account_id: str | None
     status: Literal["active", "revoked", "expired"]
     created_at: datetime
     expires_at: datetime
@@ -48,6 +53,7 @@ class ApiKeyRead(BaseModel):
             scope=Scope(row.scope),
             api_key=row.public_key,
             secret_last4=row.secret_last4,
+            account_id=row.account_id,
             status=state,
             created_at=row.created_at,
             expires_at=row.expires_at,
@@ -93,6 +99,8 @@ class ApiKeyCreated(BaseModel):
 async def create_key(
     body: ApiKeyCreate, principal: FullScope, session: SessionDep, runtime: RuntimeDep
 ) -> ApiKeyCreated:
+    if body.account_id is not None:
+        await trading.owned_account(session, principal.user_id, body.account_id)
     issued = await api_keys.create_key(
         session,
         runtime.clock,
@@ -102,6 +110,7 @@ async def create_key(
         body.expires_in_days,
         default_days=runtime.settings.api_key_default_days,
         max_days=runtime.settings.api_key_max_days,
+        account_id=body.account_id,
     )
     return ApiKeyCreated.of(issued)
 

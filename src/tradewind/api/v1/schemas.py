@@ -54,6 +54,7 @@ ERRORS = {
     413: {"model": ErrorResponse, "description": "Request body too large"},
     422: {"model": ErrorResponse, "description": "Invalid input; details name the fields"},
     429: {"model": ErrorResponse, "description": "Rate limited; see Retry-After"},
+    503: {"model": ErrorResponse, "description": "The venue cannot be reached"},
 }
 
 

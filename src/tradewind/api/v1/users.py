@@ -11,7 +11,7 @@ from pydantic import BaseModel, EmailStr, Field
 from tradewind.api.deps import FullScope, PartnerScope, ReadScope, RuntimeDep, SessionDep
 from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, Model, PageOf, errors
 from tradewind.domain.errors import RateLimited
-from tradewind.services import accounts
+from tradewind.services import accounts, trading
 from tradewind.store.tables import UserRow
 
 router = APIRouter(tags=["accounts"])
@@ -97,7 +97,11 @@ async def register(body: RegisterRequest, session: SessionDep, runtime: RuntimeD
         runtime.clock,
         accounts.NewUser(email=body.email, password=body.password, user_name=body.user_name),
     )
-    return Registered(user_id=row.id, email=row.email, user_name=row.user_name)
+    registered = Registered(user_id=row.id, email=row.email, user_name=row.user_name)
+    # The user must be durable before the venue (its own transaction) opens the default account.
+    await session.commit()
+    await trading.default_account(session, runtime.venues, row.id)
+    return registered
 
 
 @router.post(

@@ -36,13 +36,6 @@ class Contracts:
         self.maintenance_margin_rate = maintenance_margin_rate
         self.margin_step = margin_step
 
-    def check_currency(self, account: Account, instrument: Instrument) -> None:
-        if instrument.settle != account.currency:
-            raise InvalidOrder(
-                f"{instrument.symbol} settles in {instrument.settle}, the account in {account.currency}",
-                "symbol",
-            )
-
     def leverage(self, account: Account, instrument: Instrument) -> Decimal:
         return min(account.leverage, instrument.max_leverage)
 
@@ -58,7 +51,6 @@ class Contracts:
     ) -> Decimal:
         """Margin plus taker fee for the part of ``order`` that would open (netting mode: what
         is beyond the opposite position)."""
-        self.check_currency(account, instrument)
         opening = order.remaining
         position = account.netted(order.symbol) if account.mode is PositionMode.NETTING else None
         if position is not None and position.side is not order.side:
@@ -96,7 +88,6 @@ class Contracts:
     ) -> tuple[Fill, list[Event]]:
         """Apply ``fill``: reduce, close, flip, increase or open. Checks everything first, so a
         refusal (``InsufficientFunds``, ``InvalidOrder``) changes nothing."""
-        self.check_currency(account, instrument)
         closing = order.reduce_only or order.position_id is not None
         if order.position_id is not None:
             position = self.reduced(account, order)

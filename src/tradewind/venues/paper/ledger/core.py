@@ -201,28 +201,39 @@ class PaperLedger:
         """Every change to every balance of the account, in order (from index ``start``)."""
         return self._account(account_id).entries[start:]
 
-    def summary(self, account_id: AccountId, marks: Mapping[str, Decimal]) -> AccountSummary:
-        """Balance, equity, margin and margin level at ``marks`` (symbol -> price)."""
+    def summary(
+        self, account_id: AccountId, marks: Mapping[str, Decimal], currency: str | None = None
+    ) -> AccountSummary:
+        """Balance, equity, margin and margin level at ``marks`` (symbol -> price), in
+        ``currency`` (the account's by default): its balance, and the positions settled in it.
+        An account may hold positions settled in several assets (USDT perpetuals beside USD
+        CFDs); each asset's margin stands on its own."""
         account = self._account(account_id)
+        currency = currency or account.currency
         with localcontext(EXACT):
-            balance = account.totals.get(account.currency, ZERO)
-            profit = sum((self._profit(p, marks) for p in account.open_positions()), ZERO)
-            margin = sum((p.margin for p in account.open_positions()), ZERO)
+            positions = [p for p in account.open_positions() if self._settle(p) == currency]
+            balance = account.totals.get(currency, ZERO)
+            profit = sum((self._profit(p, marks) for p in positions), ZERO)
+            margin = sum((p.margin for p in positions), ZERO)
             equity = balance + profit
             level = None
             if margin > 0:
                 level = (equity / margin * 100).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
             return AccountSummary(
                 balance=balance, equity=equity, margin=margin,
-                free_margin=equity - account.locked.get(account.currency, ZERO),
-                margin_level=level, profit=profit, currency=account.currency,
+                free_margin=equity - account.locked.get(currency, ZERO),
+                margin_level=level, profit=profit, currency=currency,
                 leverage=account.leverage,
             )  # fmt: skip
+
+    def _settle(self, position: Position) -> str:
+        return self._instrument(position.symbol).settle
 
     def check_margin(
         self, account_id: AccountId, marks: Mapping[str, Decimal], now_ms: int
     ) -> tuple[list[Event], list[tuple[Position, str]]]:
-        """Margin events, and the positions the venue must close now, with the reason."""
+        """Margin events, and the positions the venue must close now, with the reason.
+        Margin level is judged per settle asset (see ``summary``)."""
         account = self._account(account_id)
         due: list[tuple[Position, str]] = []
         for p in account.open_positions():
@@ -233,17 +244,27 @@ class PaperLedger:
                 due.append((p, "liquidation"))
         if due:
             return [], due
-        level = self.summary(account_id, marks).margin_level
-        if level is None or level >= self.margin_call_level:
+        levels = {
+            c: self.summary(account_id, marks, c).margin_level
+            for c in sorted({self._settle(p) for p in account.open_positions()})
+        }
+        below = {
+            c: lv for c, lv in levels.items() if lv is not None and lv < self.margin_call_level
+        }
+        if not below:
             account.margin_call = False
             return [], []
+        currency, level = min(below.items(), key=lambda item: item[1])
         events: list[Event] = []
         if not account.margin_call:
             account.margin_call = True
             events.append(MarginCall(account_id, level))
         if level <= self.stop_out_level:
             with localcontext(EXACT):
-                worst = min(account.open_positions(), key=lambda p: self._profit(p, marks))
+                worst = min(
+                    (p for p in account.open_positions() if self._settle(p) == currency),
+                    key=lambda p: self._profit(p, marks),
+                )
             events.append(StopOut(account_id, level, worst.id))
             due.append((worst, "stop_out"))
         return events, due
@@ -327,12 +348,14 @@ class PaperLedger:
 
     def _check_reducing(self, account: Account, instrument: Instrument, order: Order) -> None:
         """Reduce-only orders hold nothing, but may not exceed what they reduce."""
-        if instrument.is_derivative:
-            self.contracts.check_currency(account, instrument)
-            if order.position_id is None and account.mode is PositionMode.HEDGING:
-                raise InvalidOrder(
-                    "in hedging mode a reduce-only order names its position", "position_id"
-                )
+        if (
+            instrument.is_derivative
+            and order.position_id is None
+            and account.mode is PositionMode.HEDGING
+        ):
+            raise InvalidOrder(
+                "in hedging mode a reduce-only order names its position", "position_id"
+            )
         allowed = self.reducible(order)
         if allowed <= 0:
             raise InvalidOrder("there is no position for this order to reduce", "reduce_only")

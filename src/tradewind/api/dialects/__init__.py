@@ -1,0 +1,1 @@
+"""Compatibility dialects: each seed product's API under /compat/<name>, thin over the services."""

@@ -1,0 +1,282 @@
+"""The 17 Tradyn endpoints. Each parses, resolves the key's account, calls the venue or the
+trading service, and answers in Tradyn's shapes; no trading rule lives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query
+
+from tradewind.api.deps import RuntimeDep, SessionDep, require_scope
+from tradewind.api.dialects.tradyn import views
+from tradewind.api.dialects.tradyn.envelope import ok
+from tradewind.api.dialects.tradyn.schemas import (
+    CloseAllRequest,
+    OrderModify,
+    PendingOrderRequest,
+    PositionCloseRequest,
+    PositionModify,
+    TradeRequest,
+)
+from tradewind.domain.accounts import Scope
+from tradewind.domain.errors import NotFound, ValidationFailed
+from tradewind.domain.orders import OrderType, PositionId, Side
+from tradewind.services import trading
+from tradewind.services.api_keys import Principal
+from tradewind.venues.paper.venue import OrderRequest, PaperVenue
+
+router = APIRouter(prefix="/compat/tradyn/v1", tags=["dialect: tradyn"])
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """The caller's venue account: the key's bound account, else the default paper one."""
+
+    principal: Principal
+    account_id: str
+    venue: PaperVenue
+
+
+def _terminal(scope: Scope) -> Any:
+    async def dependency(
+        session: SessionDep,
+        runtime: RuntimeDep,
+        principal: Principal = Depends(require_scope(scope)),  # a default: the closure's scope
+    ) -> Terminal:
+        account_id = await trading.resolve_account(
+            session, runtime.venues, principal.user_id, key_account_id=principal.account_id
+        )
+        row = await trading.owned_account(session, principal.user_id, account_id)
+        return Terminal(principal, account_id, runtime.venues.get(row.venue))
+
+    return Depends(dependency)
+
+
+Reader = Annotated[Terminal, _terminal(Scope.READ)]
+Trader = Annotated[Terminal, _terminal(Scope.TRADE)]
+
+_PENDING = {
+    2: (Side.BUY, OrderType.LIMIT),
+    3: (Side.SELL, OrderType.LIMIT),
+    4: (Side.BUY, OrderType.STOP),
+    5: (Side.SELL, OrderType.STOP),
+}
+
+
+def _time(value: str | None, field: str) -> datetime | None:
+    """Unix seconds or ISO-8601."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(float(value), UTC)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(
+            "invalid time", details=[{"field": field, "message": "unix seconds or ISO-8601"}]
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# ---- account -----------------------------------------------------------------------------------
+
+
+@router.get("/api/account", summary="Balance, equity, margin, free margin, margin level, profit")
+async def account(t: Reader) -> dict[str, Any]:
+    return ok(views.account(t.venue, t.account_id))
+
+
+@router.get("/api/account/history", summary="Closed deals between from and to")
+async def history(
+    t: Reader, session: SessionDep,
+    from_: Annotated[str | None, Query(alias="from", description="Unix seconds or ISO-8601")] = None,
+    to: Annotated[str | None, Query(description="Unix seconds or ISO-8601")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> dict[str, Any]:  # fmt: skip
+    page = await trading.list_fills(
+        session,
+        t.account_id,
+        since=_time(from_, "from"),
+        until=_time(to, "to"),
+        limit=limit,
+        cursor=None,
+    )
+    deals = await views.deals(session, t.venue, page.items)
+    return ok(deals)
+
+
+# ---- positions ---------------------------------------------------------------------------------
+
+
+def _position(t: Terminal, ticket: int) -> PositionId:
+    target = t.venue.rows.ticket_by_number.get(ticket)
+    for p in t.venue.positions(t.account_id):
+        if p.id == target:
+            return PositionId(p.id)
+    raise NotFound(f"position {ticket} not found")
+
+
+@router.get("/api/positions", summary="Open positions with P&L")
+async def positions(t: Reader) -> dict[str, Any]:
+    return ok([views.position(t.venue, p) for p in t.venue.positions(t.account_id)])
+
+
+@router.get("/api/positions/{ticket}", summary="One open position")
+async def position(ticket: int, t: Reader) -> dict[str, Any]:
+    return ok(views.position(t.venue, t.venue.position(t.account_id, _position(t, ticket))))
+
+
+@router.put("/api/positions/{ticket}", summary="Modify a position's SL and TP")
+async def modify_position(ticket: int, body: PositionModify, t: Trader) -> dict[str, Any]:
+    updated = await t.venue.set_protection(
+        t.account_id, _position(t, ticket), stop_loss=body.sl, take_profit=body.tp
+    )
+    return ok(views.position(t.venue, updated))
+
+
+@router.post(
+    "/api/positions/close-all", summary="Close every open position (optionally of one symbol)"
+)
+async def close_all(
+    t: Trader, body: Annotated[CloseAllRequest | None, Body()] = None
+) -> dict[str, Any]:
+    symbol = views.native_symbol(t.venue, body.symbol) if body and body.symbol else None
+    closed = await t.venue.close_all(t.account_id, symbol)
+    return ok({"closed": len(closed), "tickets": [views.ticket_of(t.venue, c) for c in closed]})
+
+
+@router.post(
+    "/api/positions/{ticket}/close", summary="Close a position, in full or in part (volume)"
+)
+async def close_position(
+    ticket: int, t: Trader, body: Annotated[PositionCloseRequest | None, Body()] = None
+) -> dict[str, Any]:
+    placed = await t.venue.close_position(
+        t.account_id, _position(t, ticket), body.volume if body else None
+    )
+    return ok(views.trade_result(t.venue, placed, ticket=ticket))
+
+
+# ---- orders ------------------------------------------------------------------------------------
+
+
+def _pending(t: Terminal, ticket: int) -> str:
+    order_id = t.venue.rows.ticket_by_number.get(ticket)
+    if order_id is None or not any(o.id == order_id for o in t.venue.open_orders(t.account_id)):
+        raise NotFound(f"order {ticket} not found")
+    return order_id
+
+
+@router.get("/api/orders", summary="Pending orders")
+async def orders(t: Reader) -> dict[str, Any]:
+    return ok(
+        [
+            views.pending(t.venue, o)
+            for o in t.venue.open_orders(t.account_id)
+            if views.is_pending(o)
+        ]
+    )
+
+
+@router.post("/api/orders", summary="Place an order (types 2-5 pend; 0 and 1 execute at market)")
+async def place_order(body: PendingOrderRequest, t: Trader) -> dict[str, Any]:
+    symbol = views.native_symbol(t.venue, body.symbol)
+    if body.type in (0, 1):
+        side = Side.BUY if body.type == 0 else Side.SELL
+        placed = await t.venue.trade(
+            t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
+        )
+        return ok(views.trade_result(t.venue, placed))
+    if body.price is None:
+        raise ValidationFailed(
+            "price is required for pending orders",
+            details=[{"field": "price", "message": "required"}],
+        )
+    side, kind = _PENDING[body.type]
+    placed = await t.venue.place_order(t.account_id, OrderRequest(
+        symbol=symbol, side=side, type=kind, amount=body.volume,
+        price=body.price if kind is OrderType.LIMIT else None,
+        stop_price=body.price if kind is OrderType.STOP else None, stop_loss=body.sl, take_profit=body.tp,
+    ))  # fmt: skip
+    return ok(views.pending(t.venue, placed.order))
+
+
+@router.put("/api/orders/{ticket}", summary="Modify a pending order's price, SL or TP")
+async def modify_order(ticket: int, body: OrderModify, t: Trader) -> dict[str, Any]:
+    order_id = _pending(t, ticket)
+    current = next(o for o in t.venue.open_orders(t.account_id) if o.id == order_id)
+    is_stop = current.type is OrderType.STOP
+    order = await t.venue.amend_order(
+        t.account_id, order_id,
+        price=None if is_stop else body.price, stop_price=body.price if is_stop else None,
+        stop_loss=body.sl, take_profit=body.tp,
+    )  # fmt: skip
+    return ok(views.pending(t.venue, order))
+
+
+@router.delete("/api/orders/{ticket}", summary="Cancel a pending order")
+async def cancel_order(ticket: int, t: Trader) -> dict[str, Any]:
+    order = await t.venue.cancel_order(t.account_id, _pending(t, ticket))
+    return ok({"ticket": ticket, "status": order.status.value})
+
+
+# ---- trading -----------------------------------------------------------------------------------
+
+
+@router.post("/api/trade", summary="Execute a market order with optional SL/TP")
+async def trade(body: TradeRequest, t: Trader) -> dict[str, Any]:
+    symbol = views.native_symbol(t.venue, body.symbol)
+    side = Side.BUY if body.action == "buy" else Side.SELL
+    placed = await t.venue.trade(
+        t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
+    )
+    return ok(views.trade_result(t.venue, placed))
+
+
+@router.post(
+    "/api/trade/check", summary="Validate a trade and report the margin it needs, placing nothing"
+)
+async def trade_check(body: TradeRequest, t: Trader) -> dict[str, Any]:
+    symbol = views.native_symbol(t.venue, body.symbol)
+    side = Side.BUY if body.action == "buy" else Side.SELL
+    check = t.venue.check_trade(
+        t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
+    )
+    return ok(views.trade_check(check))
+
+
+# ---- market data -------------------------------------------------------------------------------
+
+
+@router.get("/api/symbols", summary="Tradable symbols")
+async def symbols(t: Reader) -> dict[str, Any]:
+    return ok([views.symbol(t.venue, i) for i in t.venue.instruments.values()])
+
+
+@router.get("/api/symbols/{symbol}", summary="One symbol's specification")
+async def symbol(symbol: str, t: Reader) -> dict[str, Any]:
+    return ok(views.symbol(t.venue, t.venue.instrument(views.native_symbol(t.venue, symbol))))
+
+
+@router.get("/api/tick/{symbol}", summary="Latest bid, ask and last")
+async def tick(symbol: str, t: Reader) -> dict[str, Any]:
+    return ok(views.tick(t.venue, views.native_symbol(t.venue, symbol)))
+
+
+@router.get("/api/candles/{symbol}", summary="Candles: timeframe M1|M5|M15|H1|H4|D1, count bars")
+async def candles(
+    symbol: str, t: Reader, runtime: RuntimeDep,
+    timeframe: Annotated[str, Query(pattern="^(M1|M5|M15|H1|H4|D1)$")] = "H1",
+    count: Annotated[int, Query(ge=1, le=5000)] = 100,
+) -> dict[str, Any]:  # fmt: skip
+    native = views.native_symbol(t.venue, symbol)
+    bars = runtime.market.recent_candles(t.venue.name, native, views.TIMEFRAMES[timeframe], count)
+    return ok(views.candles(native, bars))
+
+
+_ = Decimal

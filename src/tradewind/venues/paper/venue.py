@@ -1,0 +1,639 @@
+"""The paper venue: the matching engine and the paper ledger in memory, every change persisted
+before anyone is told about it, prices from a market-data feed.
+
+One process owns a paper venue's state (the embedded default is one process). All mutations
+run under one lock, in this order: change the in-memory state, write every row it touched in
+one transaction and commit, then publish the events. If the commit fails, the in-memory state
+is rebuilt from the store, so memory never runs ahead of what is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tradewind.domain import events as ev
+from tradewind.domain.clock import Clock
+from tradewind.domain.errors import NotFound, VenueUnavailable
+from tradewind.domain.ids import new_id as default_new_id
+from tradewind.domain.instruments import Instrument, InvalidOrder
+from tradewind.domain.orders import (
+    PREFIX_ACCOUNT,
+    PREFIX_ORDER,
+    AccountId,
+    Bracket,
+    Fill,
+    Order,
+    OrderId,
+    OrderRole,
+    OrderType,
+    Position,
+    PositionId,
+    PositionMode,
+    Side,
+    Trailing,
+)
+from tradewind.engine.bus import EventBus
+from tradewind.logs import get_logger
+from tradewind.marketdata.feeds import PriceFeed
+from tradewind.store.tables import TradingAccountRow
+from tradewind.venues.base import Capabilities
+from tradewind.venues.matching import MatchingEngine, Quote
+from tradewind.venues.paper import persistence
+from tradewind.venues.paper.ledger import AccountSummary, Balance, PaperLedger
+
+log = get_logger("tradewind.paper")
+
+
+def ms_to_dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A client's order, before the venue checks it against the instrument."""
+
+    symbol: str
+    side: Side
+    type: OrderType
+    amount: Decimal
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    client_order_id: str | None = None
+    reduce_only: bool = False
+    position_id: PositionId | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    trailing: Trailing | None = None
+    role: OrderRole = OrderRole.ENTRY
+
+
+@dataclass(frozen=True, slots=True)
+class TradeCheck:
+    """What a market trade would need, without placing it."""
+
+    valid: bool
+    required_margin: Decimal
+    free_margin: Decimal
+    price: Decimal
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Placed:
+    """The order as it stands after placement, and the fills it got at once."""
+
+    order: Order
+    fills: list[Fill] = field(default_factory=list)
+    duplicate: bool = False
+
+
+class PaperVenue:
+    name = "paper"
+    capabilities = Capabilities(
+        stop_orders=True, stop_limit_orders=True, trailing_stops=True, oco=True, hedging=True,
+        reduce_only=True, derivatives=True,
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        instruments: Mapping[str, Instrument],
+        feeds: Mapping[str, PriceFeed],
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        bus: EventBus,
+        new_id: Callable[[str], str] = default_new_id,
+    ) -> None:
+        self.instruments = dict(instruments)
+        self.feeds = dict(feeds)
+        self._sessions = sessions
+        self._clock = clock
+        self._bus = bus
+        self._new_id = new_id
+        self._lock = asyncio.Lock()
+        self.connected = True
+        self._last_ms: dict[str, int] = {}
+        self._marks: dict[str, Decimal] = {}
+        self._build()
+
+    # ---- state ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.ledger = PaperLedger(self.instruments, new_id=self._new_id)
+        self.engine = MatchingEngine(self.instruments, self.ledger, new_id=self._new_id)
+        self.rows = persistence.RowTracker()
+        self._accounts: dict[str, persistence.AccountInfo] = {}
+
+    async def load(self) -> None:
+        """Rebuild memory from the store (at start, and after a failed write)."""
+        async with self._lock:
+            await self._load_locked()
+
+    async def _load_locked(self) -> None:
+        self._build()
+        async with self._sessions() as session:
+            state = await persistence.load_state(session, self.name)
+        for info in state.accounts:
+            self._accounts[info.account_id] = info
+            self.ledger.restore_account(
+                info.account_id,
+                mode=info.mode,
+                leverage=info.leverage,
+                currency=info.currency,
+                balances=state.balances.get(info.account_id, {}),
+                positions=state.positions.get(info.account_id, []),
+                orders=[o for o in state.open_orders if o.account_id == info.account_id],
+            )
+        self.engine.restore(state.open_orders)
+        self.rows.restore(state)
+
+    def now_ms(self) -> int:
+        return int(self._clock.now().timestamp() * 1000)
+
+    def _require_connected(self) -> None:
+        if not self.connected:
+            raise VenueUnavailable("Not connected to trading server")
+
+    def instrument(self, symbol: str) -> Instrument:
+        try:
+            return self.instruments[symbol]
+        except KeyError:
+            raise NotFound(f"unknown symbol {symbol}") from None
+
+    def quote(self, symbol: str) -> Quote:
+        """Bid, ask and last now, from the feed and the instrument's spread model."""
+        self._require_connected()
+        instrument = self.instrument(symbol)
+        feed = self.feeds.get(symbol)
+        if feed is None:
+            raise VenueUnavailable(f"no price feed for {symbol}")
+        now = self.now_ms()
+        raw = feed.quote_at(now)
+        last = instrument.round_price(Decimal(repr(raw.last)))
+        self._marks[symbol] = last
+        return Quote(
+            symbol=symbol, bid=last - instrument.half_spread, ask=last + instrument.half_spread,
+            last=last, ts_ms=now,
+        )  # fmt: skip
+
+    def mark(self, symbol: str) -> Decimal | None:
+        """The last price seen for ``symbol`` (fetched from the feed when none is cached)."""
+        if symbol not in self._marks:
+            with contextlib.suppress(VenueUnavailable, NotFound):
+                self.quote(symbol)
+        return self._marks.get(symbol)
+
+    def account(self, account_id: str) -> persistence.AccountInfo:
+        try:
+            return self._accounts[account_id]
+        except KeyError:
+            raise NotFound("account not found") from None
+
+    # ---- accounts ------------------------------------------------------------------------
+
+    async def open_account(
+        self, *, user_id: str, name: str, mode: PositionMode, leverage: Decimal, currency: str,
+        balances: Mapping[str, Decimal], is_default: bool = False,
+    ) -> persistence.AccountInfo:  # fmt: skip
+        """Open a paper account with its starting balances: the account row, its balances and
+        their deposit entries are written in one transaction."""
+        for asset, amount in balances.items():
+            if amount < 0:
+                raise InvalidOrder(f"balance of {asset} must not be negative", f"balances.{asset}")
+        info = persistence.AccountInfo(
+            account_id=AccountId(self._new_id(PREFIX_ACCOUNT)), user_id=user_id, name=name, mode=mode,
+            leverage=leverage, currency=currency, is_default=is_default, initial_balances=dict(balances),
+        )  # fmt: skip
+        row = TradingAccountRow(
+            id=info.account_id, user_id=user_id, venue=self.name, name=name, mode=mode.value,
+            leverage=leverage, currency=currency, is_default=is_default,
+            initial_balances={k: str(v) for k, v in balances.items()}, created_at=self._clock.now(),
+        )  # fmt: skip
+        async with self._lock:
+            self.ledger.open_account(
+                info.account_id, mode=mode, leverage=leverage, currency=currency, balances=balances,
+                now_ms=self.now_ms(),
+            )  # fmt: skip
+            self._accounts[info.account_id] = info
+            await self._commit([], accounts=[info.account_id], new_rows=[row])
+        return info
+
+    def balances(self, account_id: str) -> dict[str, Balance]:
+        self.account(account_id)
+        return self.ledger.balances(AccountId(account_id))
+
+    def summary(self, account_id: str) -> AccountSummary:
+        self.account(account_id)
+        marks = self._marks_for(account_id)
+        return self.ledger.summary(AccountId(account_id), marks)
+
+    def _marks_for(self, account_id: str) -> dict[str, Decimal]:
+        marks = {}
+        for position in self.ledger.positions(AccountId(account_id)):
+            if position.symbol not in self._marks:
+                with contextlib.suppress(VenueUnavailable, NotFound):
+                    self.quote(position.symbol)
+            if position.symbol in self._marks:
+                marks[position.symbol] = self._marks[position.symbol]
+        return marks
+
+    # ---- orders --------------------------------------------------------------------------
+
+    def check(self, request: OrderRequest) -> tuple[Instrument, Order, Quote]:
+        """Validate a request against the instrument and build the order (nothing changes)."""
+        self._require_connected()
+        instrument = self.instrument(request.symbol)
+        amount = instrument.check_amount(request.amount)
+        price = instrument.round_price(request.price) if request.price is not None else None
+        stop = (
+            instrument.round_price(request.stop_price) if request.stop_price is not None else None
+        )
+        if request.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and price is None:
+            raise InvalidOrder(f"a {request.type} order needs a price", "price")
+        if request.type in (OrderType.STOP, OrderType.STOP_LIMIT) and stop is None:
+            raise InvalidOrder(f"a {request.type} order needs a stop_price", "stop_price")
+        if request.type is OrderType.MARKET and price is not None:
+            raise InvalidOrder("a market order takes no price", "price")
+        quote = self.quote(request.symbol)
+        reference = price or stop or (quote.ask if request.side is Side.BUY else quote.bid)
+        if not request.reduce_only:
+            instrument.check_notional(amount, reference)
+        bracket = None
+        if request.stop_loss is not None or request.take_profit is not None:
+            bracket = Bracket(
+                stop_loss=instrument.round_price(request.stop_loss) if request.stop_loss else None,
+                take_profit=instrument.round_price(request.take_profit)
+                if request.take_profit
+                else None,
+            )
+        now = self.now_ms()
+        order = Order(
+            id=OrderId(self._new_id(PREFIX_ORDER)), account_id=AccountId(""), symbol=request.symbol,
+            side=request.side, type=request.type, amount=amount, created_ms=now, price=price,
+            stop_price=stop, client_order_id=request.client_order_id, reduce_only=request.reduce_only,
+            position_id=request.position_id, role=request.role, trailing=request.trailing,
+            bracket=bracket, updated_ms=now,
+        )  # fmt: skip
+        return instrument, order, quote
+
+    async def place_order(self, account_id: str, request: OrderRequest) -> Placed:
+        """Place an order. A repeated ``client_order_id`` returns the first order, placing nothing."""
+        self.account(account_id)
+        _, order, _ = self.check(request)
+        order.account_id = AccountId(account_id)
+        async with self._lock:
+            if request.client_order_id:
+                existing = self.rows.order_by_client_id(account_id, request.client_order_id)
+                if existing is not None:
+                    found = self.engine.get(OrderId(existing)) or await self._load_order(existing)
+                    return Placed(order=found, duplicate=True)
+            quote = self.quote(request.symbol)
+            events = self.engine.submit(order, quote, self.now_ms())
+            await self._commit(events, accounts=[account_id])
+        return Placed(
+            order=order,
+            fills=[
+                e.fill for e in events if isinstance(e, ev.OrderFilled) and e.order.id == order.id
+            ],
+        )
+
+    async def cancel_order(self, account_id: str, order_id: str) -> Order:
+        self._require_connected()
+        async with self._lock:
+            order = self._own_open_order(account_id, order_id)
+            events = self.engine.cancel(order.id, self.now_ms())
+            await self._commit(events, accounts=[account_id])
+        return order
+
+    async def amend_order(
+        self, account_id: str, order_id: str, *, price: Decimal | None = None,
+        stop_price: Decimal | None = None, amount: Decimal | None = None,
+        stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
+    ) -> Order:  # fmt: skip
+        """Change an open order; ``stop_loss``/``take_profit`` replace its bracket."""
+        self._require_connected()
+        async with self._lock:
+            order = self._own_open_order(account_id, order_id)
+            instrument = self.instrument(order.symbol)
+            events: list[ev.Event] = []
+            if price is not None or stop_price is not None or amount is not None:
+                events += self.engine.amend(
+                    order.id, self.now_ms(),
+                    price=instrument.round_price(price) if price is not None else None,
+                    stop_price=instrument.round_price(stop_price) if stop_price is not None else None,
+                    amount=instrument.check_amount(amount) if amount is not None else None,
+                )  # fmt: skip
+            if stop_loss is not None or take_profit is not None:
+                old = order.bracket or Bracket()
+                order.bracket = Bracket(
+                    stop_loss=instrument.round_price(stop_loss)
+                    if stop_loss is not None
+                    else old.stop_loss,
+                    take_profit=instrument.round_price(take_profit)
+                    if take_profit is not None
+                    else old.take_profit,
+                )
+                order.updated_ms = self.now_ms()
+                events.append(ev.OrderAmended(order=order))
+            await self._commit(events, accounts=[account_id])
+        return order
+
+    def _own_open_order(self, account_id: str, order_id: str) -> Order:
+        order = self.engine.get(OrderId(order_id))
+        if order is None or order.account_id != account_id:
+            raise NotFound("order not found or not open")
+        return order
+
+    async def _load_order(self, order_id: str) -> Order:
+        async with self._sessions() as session:
+            return await persistence.load_order(session, order_id)
+
+    def open_orders(self, account_id: str, symbol: str | None = None) -> list[Order]:
+        self.account(account_id)
+        return self.engine.open_orders(AccountId(account_id), symbol)
+
+    # ---- positions -----------------------------------------------------------------------
+
+    def positions(self, account_id: str) -> list[Position]:
+        self.account(account_id)
+        return self.ledger.positions(AccountId(account_id))
+
+    def position(self, account_id: str, position_id: str) -> Position:
+        self.account(account_id)
+        for p in self.ledger.positions(AccountId(account_id)):
+            if p.id == position_id:
+                return p
+        raise NotFound("position not found or not open")
+
+    async def close_position(
+        self, account_id: str, position_id: str, amount: Decimal | None = None
+    ) -> Placed:
+        """Close a position in full or in part, at market."""
+        position = self.position(account_id, position_id)
+        size = position.amount if amount is None else amount
+        if size > position.amount:
+            raise InvalidOrder(
+                f"volume {size} is more than the position's {position.amount}", "volume"
+            )
+        request = OrderRequest(
+            symbol=position.symbol, side=position.side.opposite, type=OrderType.MARKET, amount=size,
+            reduce_only=True, position_id=PositionId(position.id), role=OrderRole.CLOSE,
+        )  # fmt: skip
+        return await self.place_order(account_id, request)
+
+    async def set_protection(
+        self,
+        account_id: str,
+        position_id: str,
+        *,
+        stop_loss: Decimal | None,
+        take_profit: Decimal | None,
+    ) -> Position:
+        """Set (or with None, remove) a position's stop-loss and take-profit: reduce-only
+        orders in one OCO group, replacing any the position had."""
+        self._require_connected()
+        async with self._lock:
+            position = self.position(account_id, position_id)
+            instrument = self.instrument(position.symbol)
+            now = self.now_ms()
+            events: list[ev.Event] = []
+            for order in self.engine.open_orders(AccountId(account_id), position.symbol):
+                if order.position_id == position.id and order.role in (
+                    OrderRole.STOP_LOSS,
+                    OrderRole.TAKE_PROFIT,
+                ):
+                    events += self.engine.cancel(order.id, now, reason="replaced")
+            group = self._new_id("oco")
+            quote = self.quote(position.symbol)
+            for role, level in (
+                (OrderRole.STOP_LOSS, stop_loss),
+                (OrderRole.TAKE_PROFIT, take_profit),
+            ):
+                if level is None:
+                    continue
+                price = instrument.round_price(level)
+                order = Order(
+                    id=OrderId(self._new_id(PREFIX_ORDER)), account_id=AccountId(account_id),
+                    symbol=position.symbol, side=position.side.opposite,
+                    type=OrderType.STOP if role is OrderRole.STOP_LOSS else OrderType.LIMIT,
+                    amount=position.amount, created_ms=now, updated_ms=now,
+                    price=price if role is OrderRole.TAKE_PROFIT else None,
+                    stop_price=price if role is OrderRole.STOP_LOSS else None,
+                    reduce_only=True, position_id=PositionId(position.id), role=role, oco_group=group,
+                )  # fmt: skip
+                events += self.engine.submit(order, quote, now)
+            position.stop_loss = (
+                instrument.round_price(stop_loss) if stop_loss is not None else None
+            )
+            position.take_profit = (
+                instrument.round_price(take_profit) if take_profit is not None else None
+            )
+            await self._commit(events, accounts=[account_id], touched_positions=[position])
+        return position
+
+    def _check_stops(self, instrument: Instrument, side: Side, quote: Quote,
+                     stop_loss: Decimal | None, take_profit: Decimal | None) -> None:  # fmt: skip
+        entry = quote.ask if side is Side.BUY else quote.bid
+        if stop_loss is not None and (stop_loss - entry) * side.sign >= 0:
+            raise InvalidOrder(
+                f"Invalid stops: sl {stop_loss} is on the wrong side of {entry}", "sl"
+            )
+        if take_profit is not None and (take_profit - entry) * side.sign <= 0:
+            raise InvalidOrder(
+                f"Invalid stops: tp {take_profit} is on the wrong side of {entry}", "tp"
+            )
+
+    async def trade(
+        self, account_id: str, symbol: str, side: Side, amount: Decimal, *,
+        stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
+    ) -> Placed:  # fmt: skip
+        """A market order; SL/TP protect the resulting position (derivatives) or the bought
+        amount (spot, as a bracket). Bad stops refuse the whole trade before anything is placed."""
+        instrument = self.instrument(symbol)
+        self._check_stops(instrument, side, self.quote(symbol), stop_loss, take_profit)
+        protect = instrument.is_derivative and (stop_loss is not None or take_profit is not None)
+        placed = await self.place_order(account_id, OrderRequest(
+            symbol=symbol, side=side, type=OrderType.MARKET, amount=amount,
+            stop_loss=None if protect else stop_loss, take_profit=None if protect else take_profit,
+        ))  # fmt: skip
+        position_id = next((f.position_id for f in placed.fills if f.position_id), None)
+        if protect and position_id is not None:
+            await self.set_protection(
+                account_id, position_id, stop_loss=stop_loss, take_profit=take_profit
+            )
+        return placed
+
+    def check_trade(
+        self, account_id: str, symbol: str, side: Side, amount: Decimal, *,
+        stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
+    ) -> TradeCheck:  # fmt: skip
+        """What ``trade`` would need and whether it would be accepted; changes nothing."""
+        self.account(account_id)
+        instrument = self.instrument(symbol)
+        quote = self.quote(symbol)
+        price = quote.ask if side is Side.BUY else quote.bid
+        notional = instrument.notional(amount, price)
+        if instrument.is_derivative:
+            required = (
+                notional / self._accounts[account_id].leverage + notional * instrument.taker_fee
+            )
+            free = self.summary(account_id).free_margin
+            short = "Insufficient margin"
+        else:
+            required = notional * (1 + instrument.taker_fee) if side is Side.BUY else amount
+            asset = instrument.quote if side is Side.BUY else instrument.base
+            balance = self.balances(account_id).get(asset)
+            free = balance.free if balance else Decimal(0)
+            short = "Insufficient funds"
+        try:
+            instrument.check_amount(amount, "volume")
+            instrument.check_notional(amount, price, "volume")
+            self._check_stops(instrument, side, quote, stop_loss, take_profit)
+        except InvalidOrder as e:
+            return TradeCheck(False, required, free, price, e.message)
+        if required > free:
+            return TradeCheck(False, required, free, price, short)
+        return TradeCheck(True, required, free, price)
+
+    async def reset_account(self, account_id: str) -> None:
+        """Cancel every open order, close every position at market, then set the balances
+        back to the starting ones (with "reset" ledger entries, so the ledger still adds up)."""
+        info = self.account(account_id)
+        self._require_connected()
+        await self.close_all(account_id)
+        async with self._lock:
+            now = self.now_ms()
+            events: list[ev.Event] = []
+            for order in self.engine.open_orders(AccountId(account_id)):
+                events += self.engine.cancel(order.id, now, reason="account reset")
+            self.ledger.reset(AccountId(account_id), info.initial_balances, now)
+            await self._commit(events, accounts=[account_id])
+
+    async def close_all(self, account_id: str, symbol: str | None = None) -> list[Placed]:
+        """Close every open position of the account (of one symbol, when given), at market."""
+        closed = []
+        for position in list(self.positions(account_id)):
+            if symbol is None or position.symbol == symbol:
+                closed.append(await self.close_position(account_id, position.id))
+        return closed
+
+    # ---- prices --------------------------------------------------------------------------
+
+    async def tick(self) -> list[ev.Event]:
+        """Advance every symbol's price to now: fills, triggers, programs, margin checks."""
+        if not self.connected:
+            return []
+        now = self.now_ms()
+        all_events: list[ev.Event] = []
+        async with self._lock:
+            for symbol, feed in self.feeds.items():
+                if symbol not in self.instruments:
+                    continue
+                since = self._last_ms.get(symbol, now)
+                self._last_ms[symbol] = now
+                path = (
+                    [(ts, Decimal(repr(p))) for ts, p in feed.price_path(since, now)]
+                    if now > since
+                    else []
+                )
+                if not path:
+                    continue
+                instrument = self.instruments[symbol]
+                self._marks[symbol] = instrument.round_price(path[-1][1])
+                events = self.engine.on_prices(symbol, path)
+                events += self._margin_checks(symbol, now)
+                if events:
+                    accounts = sorted({a for e in events if (a := _account_of(e))})
+                    await self._commit(events, accounts=accounts)
+                    all_events += events
+                if self._bus.has_subscribers(f"tick:{symbol}"):
+                    last = self._marks[symbol]
+                    self._bus.publish(f"tick:{symbol}", {
+                        "type": "tick", "symbol": symbol, "bid": str(last - instrument.half_spread),
+                        "ask": str(last + instrument.half_spread), "last": str(last), "ts": now,
+                    })  # fmt: skip
+        return all_events
+
+    def _margin_checks(self, symbol: str, now: int) -> list[ev.Event]:
+        events: list[ev.Event] = []
+        holders = {
+            p.account_id
+            for a in self._accounts
+            for p in self.ledger.positions(AccountId(a))
+            if p.symbol == symbol
+        }
+        for account_id in sorted(holders):
+            found, to_close = self.ledger.check_margin(account_id, self._marks_for(account_id), now)
+            events += found
+            for position, reason in to_close:
+                order = Order(
+                    id=OrderId(self._new_id(PREFIX_ORDER)), account_id=account_id, symbol=position.symbol,
+                    side=position.side.opposite, type=OrderType.MARKET, amount=position.amount,
+                    created_ms=now, updated_ms=now, reduce_only=True, position_id=position.id,
+                    role=OrderRole.LIQUIDATION, reason=reason,
+                )  # fmt: skip
+                events += self.engine.submit(order, self.quote(position.symbol), now)
+                if reason == "liquidation":
+                    events.append(ev.Liquidated(position=position))
+        return events
+
+    async def run(self, interval: float) -> None:
+        """Tick for ever (the service's background task)."""
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("paper venue tick failed")
+            await asyncio.sleep(interval)
+
+    # ---- persistence and publication --------------------------------------------------------
+
+    async def _commit(
+        self,
+        events: Sequence[ev.Event],
+        *,
+        accounts: Iterable[str],
+        new_rows: Sequence[Any] = (),
+        touched_positions: Sequence[Position] = (),
+    ) -> None:
+        now = self.now_ms()
+        try:
+            async with self._sessions() as session:
+                session.add_all(new_rows)
+                await session.flush()
+                await persistence.write(
+                    session, self.rows, self.ledger, events, accounts=list(accounts),
+                    touched_positions=touched_positions, now=ms_to_dt(now),
+                )  # fmt: skip
+                await session.commit()
+        except Exception as e:
+            log.exception("paper venue write failed; reloading from the store")
+            await self._load_locked()
+            raise VenueUnavailable(
+                "the paper venue could not record the change; nothing was done"
+            ) from e
+        for event in events:
+            account_id = _account_of(event)
+            if account_id:
+                self._bus.publish(
+                    f"account:{account_id}", persistence.event_message(event, self.rows)
+                )
+
+
+def _account_of(event: ev.Event) -> str | None:
+    if isinstance(event, (ev.OrderAccepted, ev.OrderTriggered, ev.OrderFilled, ev.OrderCancelled,
+                          ev.OrderRejected, ev.OrderAmended)):  # fmt: skip
+        return event.order.account_id
+    if isinstance(event, (ev.PositionOpened, ev.PositionChanged, ev.PositionClosed, ev.Liquidated)):
+        return event.position.account_id
+    if isinstance(event, (ev.BalanceChanged, ev.MarginCall, ev.StopOut)):
+        return event.account_id
+    return None
