@@ -27,7 +27,7 @@ from tradewind.services.market import MarketData
 from tradewind.services.security import TokenSigner, load_or_create_secret
 from tradewind.services.trading import Venues
 from tradewind.settings import Settings
-from tradewind.store.db import create_engine, session_factory
+from tradewind.store.db import StoreRunner, create_engine, session_factory
 from tradewind.store.migrate import upgrade
 from tradewind.venues.paper.catalog import PAPER_INSTRUMENTS, paper_instruments
 from tradewind.venues.paper.venue import PaperVenue
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         await upgrade(engine)
         secret = settings.jwt_secret or load_or_create_secret(settings.data_dir / "jwt.key")
         sessions = session_factory(engine)
+        store = StoreRunner(engine)
         bus = EventBus()
         market = MarketData(bundled_store(settings.data_dir), clock)
         replay = market.replay_feeds(PAPER_INSTRUMENTS, bar_seconds=settings.replay_bar_seconds)
@@ -68,7 +69,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             else market.manual_feeds(PAPER_INSTRUMENTS, seed=replay)
         )
         paper = PaperVenue(
-            instruments=paper_instruments(), feeds=feeds, sessions=sessions, clock=clock, bus=bus
+            instruments=paper_instruments(),
+            feeds=feeds,
+            sessions=sessions,
+            clock=clock,
+            bus=bus,
+            writer=store,
         )
         await paper.load()
         ticker = (
@@ -91,6 +97,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             market=market,
             venues=Venues(paper),
             key_usage=UsageRecorder(),
+            store=store,
         )
         log.info("tradewind started", store=engine.dialect.name, data_dir=str(settings.data_dir))
         try:
@@ -100,6 +107,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 ticker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
+            store.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradewind.api.runtime import Runtime
@@ -68,23 +69,24 @@ async def resolve_principal(
     if token.startswith(("pk_", "tk_live_")):
         if not allow_keys:
             raise Unauthenticated("this endpoint takes a login token, not an API key")
-        principal = await authenticate_key(session, runtime.clock, token)
-        bucket = principal.key_id or principal.user_id
         now = runtime.clock.now()
-        if principal.key_id and runtime.key_usage.due(principal.key_id, now):
+        principal = await runtime.store.run(lambda s: authenticate_key(s, runtime.clock, token))
+        bucket = principal.key_id or principal.user_id
+        key_id = principal.key_id
+        if key_id and runtime.key_usage.due(key_id, now):
             # Its own short transaction: the request's stays read-only until the handler writes.
-            async with runtime.sessions() as own:
-                await record_use(own, principal.key_id, now)
-                await own.commit()
+            await runtime.store.run(lambda s: record_use(s, key_id, now))
     else:
         if not allow_jwt:
             raise Unauthenticated("this endpoint takes an API key")
         user_id = runtime.signer.verify(token, runtime.clock.now())
-        user = await session.get(UserRow, user_id)
-        if user is None:
+        role = await runtime.store.run(
+            lambda s: s.scalar(select(UserRow.role).where(UserRow.id == user_id))
+        )
+        if role is None:
             raise Unauthenticated("invalid token")
-        principal = Principal(user_id=user.id, role=Role(user.role), scope=Scope.FULL)
-        bucket = "jwt:" + user.id
+        principal = Principal(user_id=user_id, role=Role(role), scope=Scope.FULL)
+        bucket = "jwt:" + user_id
     wait = runtime.key_limits.hit(bucket)
     if wait > 0:
         raise RateLimited("rate limit exceeded for this key", retry_after=wait)

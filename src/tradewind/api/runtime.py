@@ -14,6 +14,7 @@ from tradewind.services.market import MarketData
 from tradewind.services.security import TokenSigner
 from tradewind.services.trading import Venues
 from tradewind.settings import Settings
+from tradewind.store.db import StoreRunner
 
 
 @dataclass
@@ -30,3 +31,4 @@ class Runtime:
     market: MarketData
     venues: Venues
     key_usage: UsageRecorder
+    store: StoreRunner

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tradewind.domain.accounts import Role, Scope
 from tradewind.domain.clock import Clock
@@ -136,33 +137,40 @@ async def rotate_key(session: AsyncSession, clock: Clock, user_id: str, key_id: 
     return IssuedKey(row=row, material=KeyMaterial(public_key=row.public_key, secret=secret))
 
 
-async def authenticate_key(session: AsyncSession, clock: Clock, raw: str) -> Principal:
-    """The principal for ``pk_…:sk_…`` or ``tk_live_…``; Unauthenticated for anything else."""
+# Prepared once: this runs on every key-authenticated request.
+_KEY_LOOKUP = (
+    select(
+        ApiKeyRow.id, ApiKeyRow.user_id, ApiKeyRow.scope, ApiKeyRow.secret_hash, ApiKeyRow.revoked_at,
+        ApiKeyRow.expires_at, ApiKeyRow.account_id, UserRow.role,
+    )
+    .join(UserRow, UserRow.id == ApiKeyRow.user_id)
+    .where(ApiKeyRow.public_key == bindparam("public_key"))
+)  # fmt: skip
+
+
+def authenticate_key(session: Session, clock: Clock, raw: str) -> Principal:
+    """The principal for ``pk_…:sk_…`` or ``tk_live_…``; Unauthenticated for anything else.
+
+    Synchronous, so callers run it as one unit of work (``StoreRunner.run``): on SQLite that
+    is one thread hop instead of one per driver call, on the hot path of every request.
+    """
     parts = split_credentials(raw)
     if parts is None:
         raise Unauthenticated("invalid api key")
-    return await authenticate_pair(session, clock, *parts)
+    return authenticate_pair(session, clock, *parts)
 
 
-async def authenticate_pair(
-    session: AsyncSession, clock: Clock, public_key: str, secret: str
-) -> Principal:
+def authenticate_pair(session: Session, clock: Clock, public_key: str, secret: str) -> Principal:
     """Check a key pair given separately (TrynQuant signals carry them in the body)."""
-    result = await session.execute(
-        select(ApiKeyRow, UserRow.role)
-        .join(UserRow, UserRow.id == ApiKeyRow.user_id)
-        .where(ApiKeyRow.public_key == public_key)
-    )
-    found = result.first()
-    if found is None:
+    row = session.connection().execute(_KEY_LOOKUP, {"public_key": public_key}).first()
+    if row is None:
         raise Unauthenticated("invalid api key")
-    row, role = found
-    now = clock.now()
+    role = row.role
     if not secret_matches(secret, row.secret_hash):
         raise Unauthenticated("invalid api key")
     if row.revoked_at is not None:
         raise Unauthenticated("api key revoked")
-    if row.expires_at <= now:
+    if row.expires_at <= clock.now():
         raise Unauthenticated("api key expired")
     return Principal(
         user_id=row.user_id,
@@ -191,5 +199,5 @@ class UsageRecorder:
         return True
 
 
-async def record_use(session: AsyncSession, key_id: str, now: datetime) -> None:
-    await session.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(last_used_at=now))
+def record_use(session: Session, key_id: str, now: datetime) -> None:
+    session.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(last_used_at=now))

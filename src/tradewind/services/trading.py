@@ -46,6 +46,18 @@ class Venues:
     def names(self) -> list[str]:
         return sorted(self._by_name)
 
+    async def for_account(self, session: AsyncSession, user_id: str, account_id: str) -> PaperVenue:
+        """The venue holding the caller's account; NotFound for anyone else's. Venues keep
+        their accounts in memory, so this usually needs no query."""
+        for venue in self._by_name.values():
+            info = venue.find_account(account_id)
+            if info is not None:
+                if info.user_id != user_id:
+                    raise NotFound("account not found")
+                return venue
+        row = await owned_account(session, user_id, account_id)
+        return self.get(row.venue)
+
 
 async def owned_account(session: AsyncSession, user_id: str, account_id: str) -> TradingAccountRow:
     row = await session.get(TradingAccountRow, account_id)

@@ -72,8 +72,7 @@ async def get_account(account_id: str, principal: ReadScope, session: SessionDep
 async def reset_account(
     account_id: str, principal: FullScope, session: SessionDep, runtime: RuntimeDep
 ) -> AccountBalances:
-    row = await trading.owned_account(session, principal.user_id, account_id)
-    venue = runtime.venues.get(row.venue)
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
     await venue.reset_account(account_id)
     return balances_read(venue, account_id)
 
@@ -83,8 +82,9 @@ async def reset_account(
 async def get_balances(
     account_id: str, principal: ReadScope, session: SessionDep, runtime: RuntimeDep
 ) -> AccountBalances:
-    row = await trading.owned_account(session, principal.user_id, account_id)
-    return balances_read(runtime.venues.get(row.venue), account_id)
+    return balances_read(
+        await runtime.venues.for_account(session, principal.user_id, account_id), account_id
+    )
 
 
 # ---- orders ------------------------------------------------------------------------------------
@@ -99,16 +99,17 @@ async def place_order(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> OrderRead:
-    row = await trading.owned_account(session, principal.user_id, account_id)
-    venue = runtime.venues.get(row.venue)
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
     placed = await venue.place_order(account_id, OrderRequest(
         symbol=body.symbol, side=body.side, type=body.type, amount=body.amount, price=body.price,
         stop_price=body.stop_price, client_order_id=body.client_order_id, reduce_only=body.reduce_only,
         stop_loss=body.stop_loss, take_profit=body.take_profit,
         trailing=Trailing(body.trailing.callback, body.trailing.activation_price) if body.trailing else None,
     ))  # fmt: skip
-    stored = await trading.get_order(session, account_id, placed.order.id)
-    return order_row_read(stored, await trading.order_fills(session, stored.id))
+    if placed.duplicate:  # the first order's fills are in the store, not in this answer
+        stored = await trading.get_order(session, account_id, placed.order.id)
+        return order_row_read(stored, await trading.order_fills(session, stored.id))
+    return order_read(venue, placed.order, placed.fills)
 
 
 @router.get(
@@ -155,8 +156,7 @@ async def amend_order(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> OrderRead:
-    row = await trading.owned_account(session, principal.user_id, account_id)
-    venue = runtime.venues.get(row.venue)
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
     order = await venue.amend_order(
         account_id, order_id, price=body.price, stop_price=body.stop_price, amount=body.amount
     )
@@ -168,8 +168,7 @@ async def amend_order(
 async def cancel_order(
     account_id: str, order_id: str, principal: TradeScope, session: SessionDep, runtime: RuntimeDep
 ) -> OrderRead:
-    row = await trading.owned_account(session, principal.user_id, account_id)
-    venue = runtime.venues.get(row.venue)
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
     return order_read(venue, await venue.cancel_order(account_id, order_id))
 
 
@@ -201,8 +200,7 @@ async def list_positions(
     account_id: str, principal: ReadScope, session: SessionDep, runtime: RuntimeDep,
     status: Literal["open", "closed"] = "open", limit: LimitQuery = DEFAULT_PAGE, cursor: CursorQuery = None,
 ) -> PageOf[PositionRead]:  # fmt: skip
-    row = await trading.owned_account(session, principal.user_id, account_id)
-    venue = runtime.venues.get(row.venue)
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
     if status == "open":
         return PageOf[PositionRead](
             data=[position_read(venue, p) for p in venue.positions(account_id)], next_cursor=None
@@ -222,8 +220,7 @@ async def get_position(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> PositionRead:
-    row = await trading.owned_account(session, principal.user_id, account_id)
-    venue = runtime.venues.get(row.venue)
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
     for p in venue.positions(account_id):
         if p.id == position_id:
             return position_read(venue, p)
@@ -236,12 +233,9 @@ async def close_position(
     account_id: str, position_id: str, body: PositionClose, principal: TradeScope, session: SessionDep,
     runtime: RuntimeDep,
 ) -> OrderRead:  # fmt: skip
-    row = await trading.owned_account(session, principal.user_id, account_id)
-    placed = await runtime.venues.get(row.venue).close_position(
-        account_id, PositionId(position_id), body.amount
-    )
-    stored = await trading.get_order(session, account_id, placed.order.id)
-    return order_row_read(stored, await trading.order_fills(session, stored.id))
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+    placed = await venue.close_position(account_id, PositionId(position_id), body.amount)
+    return order_read(venue, placed.order, placed.fills)
 
 
 @router.patch(ACCOUNT + "/positions/{position_id}", response_model=PositionRead,
@@ -250,8 +244,7 @@ async def protect_position(
     account_id: str, position_id: str, body: PositionProtect, principal: TradeScope, session: SessionDep,
     runtime: RuntimeDep,
 ) -> PositionRead:  # fmt: skip
-    row = await trading.owned_account(session, principal.user_id, account_id)
-    venue = runtime.venues.get(row.venue)
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
     position = await venue.set_protection(
         account_id, position_id, stop_loss=body.stop_loss, take_profit=body.take_profit
     )

@@ -10,7 +10,7 @@ from tradewind.api.v1.trading_schemas import (
     OrderRead,
     PositionRead,
 )
-from tradewind.domain.orders import Order, OrderRole, OrderStatus, OrderType, Position, Side
+from tradewind.domain.orders import Fill, Order, OrderRole, OrderStatus, OrderType, Position, Side
 from tradewind.services import trading
 from tradewind.store.tables import FillRow, OrderRow, PositionRow, TradingAccountRow
 from tradewind.venues.paper.persistence import from_ms
@@ -36,6 +36,14 @@ def balances_read(venue: PaperVenue, account_id: str) -> AccountBalances:
     )  # fmt: skip
 
 
+def fill_domain_read(f: Fill) -> FillRead:
+    return FillRead(
+        fill_id=f.id, order_id=f.order_id, symbol=f.symbol, side=f.side, amount=f.amount, price=f.price,
+        fee=f.fee, fee_asset=f.fee_asset, liquidity=f.liquidity.value, position_id=f.position_id,
+        realized_pnl=f.realized_pnl, ts=from_ms(f.ts_ms),
+    )  # fmt: skip
+
+
 def fill_read(row: FillRow) -> FillRead:
     return FillRead(
         fill_id=row.id, order_id=row.order_id, symbol=row.symbol, side=Side(row.side), amount=row.amount,
@@ -55,7 +63,7 @@ def order_row_read(row: OrderRow, fills: list[FillRow] | None = None) -> OrderRe
     )  # fmt: skip
 
 
-def order_read(venue: PaperVenue, order: Order) -> OrderRead:
+def order_read(venue: PaperVenue, order: Order, fills: list[Fill] | None = None) -> OrderRead:
     return OrderRead(
         order_id=order.id, ticket=venue.rows.order_tickets.get(order.id), account_id=order.account_id,
         client_order_id=order.client_order_id, symbol=order.symbol, side=order.side, type=order.type,
@@ -63,6 +71,7 @@ def order_read(venue: PaperVenue, order: Order) -> OrderRead:
         stop_price=order.stop_price, average_price=order.average_price, fee=order.fee,
         reduce_only=order.reduce_only, position_id=order.position_id, role=order.role, reason=order.reason,
         created_at=from_ms(order.created_ms), updated_at=from_ms(order.updated_ms or order.created_ms),
+        fills=[fill_domain_read(f) for f in fills or []],
     )  # fmt: skip
 
 

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tradewind.domain import events as ev
 from tradewind.domain.errors import NotFound
@@ -93,7 +94,7 @@ class RowTracker:
         self.client_ids: dict[tuple[str, str], str] = {}
         self.position_tickets: dict[str, int] = {}
         self.ticket_by_number: dict[int, str] = {}
-        self.balance_keys: set[tuple[str, str]] = set()
+        self.balances: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
         self.entries_written: dict[str, int] = {}
         self._next = {"order": 1, "fill": 1, "position": 1}
 
@@ -104,7 +105,9 @@ class RowTracker:
         self.ticket_by_number = {
             t: i for i, t in {**self.order_tickets, **self.position_tickets}.items()
         }
-        self.balance_keys = {(a, asset) for a, bals in state.balances.items() for asset in bals}
+        self.balances = {
+            (a, asset): value for a, bals in state.balances.items() for asset, value in bals.items()
+        }
         self._next = {k: state.max_tickets.get(k, 0) + 1 for k in ("order", "fill", "position")}
 
     def take(self, kind: str) -> int:
@@ -255,8 +258,8 @@ async def load_order(session: AsyncSession, order_id: str) -> Order:
     return row_to_order(row)
 
 
-async def write(
-    session: AsyncSession,
+def write(
+    session: Session,
     rows: RowTracker,
     ledger: PaperLedger,
     events: Sequence[ev.Event],
@@ -265,12 +268,16 @@ async def write(
     touched_positions: Sequence[Position],
     now: datetime,
 ) -> None:
-    """Write every row the events touched, the accounts' balances and their new ledger entries."""
+    """Write every row the events touched, the balances that changed and the new ledger
+    entries: one batched statement per table and kind (insert or update)."""
     orders: dict[str, Order] = {}
     positions: dict[str, Position] = {p.id: p for p in touched_positions}
     fills: list[Fill] = []
     for event in events:
-        if isinstance(
+        if isinstance(event, ev.OrderFilled):
+            orders[event.order.id] = event.order
+            fills.append(event.fill)
+        elif isinstance(
             event,
             (
                 ev.OrderAccepted,
@@ -281,74 +288,125 @@ async def write(
             ),
         ):
             orders[event.order.id] = event.order
-        elif isinstance(event, ev.OrderFilled):
-            orders[event.order.id] = event.order
-            fills.append(event.fill)
         elif isinstance(
             event, (ev.PositionOpened, ev.PositionChanged, ev.PositionClosed, ev.Liquidated)
         ):
             positions[event.position.id] = event.position
+
+    new_orders, changed_orders = [], []
     for order in orders.values():
         if order.id in rows.order_tickets:
-            await session.execute(
-                update(OrderRow).where(OrderRow.id == order.id).values(**_order_values(order))
-            )
+            changed_orders.append({"id": order.id, **_order_values(order)})
             continue
         ticket = rows.take("order")
         rows.order_tickets[order.id] = ticket
         rows.ticket_by_number[ticket] = order.id
         if order.client_order_id:
             rows.client_ids[(order.account_id, order.client_order_id)] = order.id
-        session.add(OrderRow(
-            id=order.id, account_id=order.account_id, symbol=order.symbol, side=order.side.value,
-            type=order.type.value, client_order_id=order.client_order_id, reduce_only=order.reduce_only,
-            role=order.role.value, ticket=ticket, created_at=from_ms(order.created_ms), **_order_values(order),
-        ))  # fmt: skip
-    await session.flush()
+        new_orders.append({
+            "id": order.id, "account_id": order.account_id, "symbol": order.symbol, "side": order.side.value,
+            "type": order.type.value, "client_order_id": order.client_order_id, "reduce_only": order.reduce_only,
+            "role": order.role.value, "ticket": ticket, "created_at": from_ms(order.created_ms), **_order_values(order),
+        })  # fmt: skip
+    new_positions, changed_positions = [], []
     for position in positions.values():
         if position.id in rows.position_tickets:
-            await session.execute(
-                update(PositionRow)
-                .where(PositionRow.id == position.id)
-                .values(**_position_values(position))
-            )
+            changed_positions.append({"id": position.id, **_position_values(position)})
             continue
         ticket = rows.take("position")
         rows.position_tickets[position.id] = ticket
         rows.ticket_by_number[ticket] = position.id
-        session.add(PositionRow(
-            id=position.id, account_id=position.account_id, symbol=position.symbol, side=position.side.value,
-            ticket=ticket, opened_at=from_ms(position.opened_ms), **_position_values(position),
-        ))  # fmt: skip
-    for fill in fills:
-        session.add(FillRow(
-            id=fill.id, order_id=fill.order_id, account_id=fill.account_id, symbol=fill.symbol,
-            side=fill.side.value, amount=fill.amount, price=fill.price, fee=fill.fee, fee_asset=fill.fee_asset,
-            liquidity=fill.liquidity.value, position_id=fill.position_id, realized_pnl=fill.realized_pnl,
-            ticket=rows.take("fill"), ts=from_ms(fill.ts_ms),
-        ))  # fmt: skip
+        new_positions.append({
+            "id": position.id, "account_id": position.account_id, "symbol": position.symbol,
+            "side": position.side.value, "ticket": ticket, "opened_at": from_ms(position.opened_ms),
+            **_position_values(position),
+        })  # fmt: skip
+    new_fills = [
+        {
+            "id": f.id, "order_id": f.order_id, "account_id": f.account_id, "symbol": f.symbol, "side": f.side.value,
+            "amount": f.amount, "price": f.price, "fee": f.fee, "fee_asset": f.fee_asset,
+            "liquidity": f.liquidity.value, "position_id": f.position_id, "realized_pnl": f.realized_pnl,
+            "ticket": rows.take("fill"), "ts": from_ms(f.ts_ms),
+        }
+        for f in fills
+    ]  # fmt: skip
+    new_balances: list[dict[str, Any]] = []
+    changed_balances: list[dict[str, Any]] = []
+    new_entries: list[dict[str, Any]] = []
     for account_id in accounts:
         for asset, balance in ledger.balances(AccountId(account_id)).items():
             key = (account_id, asset)
-            if key in rows.balance_keys:
-                await session.execute(
-                    update(BalanceRow)
-                    .where(BalanceRow.account_id == account_id, BalanceRow.asset == asset)
-                    .values(free=balance.free, locked=balance.locked, updated_at=now)
-                )
-            else:
-                rows.balance_keys.add(key)
-                session.add(BalanceRow(account_id=account_id, asset=asset, free=balance.free,
-                                       locked=balance.locked, updated_at=now))  # fmt: skip
-        entries = ledger.entries(AccountId(account_id))
+            state = (balance.free, balance.locked)
+            if rows.balances.get(key) == state:
+                continue
+            values = {
+                "account_id": account_id,
+                "asset": asset,
+                "free": balance.free,
+                "locked": balance.locked,
+                "updated_at": now,
+            }
+            (changed_balances if key in rows.balances else new_balances).append(values)
+            rows.balances[key] = state
         start = rows.entries_written.get(account_id, 0)
-        for entry in entries[start:]:
-            session.add(LedgerEntryRow(
-                id=entry.id, account_id=entry.account_id, asset=entry.asset, delta=entry.delta,
-                kind=entry.kind, ref=entry.ref, ts=from_ms(entry.ts_ms),
-            ))  # fmt: skip
-        rows.entries_written[account_id] = len(entries)
-    await session.flush()
+        entries = ledger.entries(AccountId(account_id), start)
+        new_entries += [
+            {"id": e.id, "account_id": e.account_id, "asset": e.asset, "delta": e.delta, "kind": e.kind,
+             "ref": e.ref, "ts": from_ms(e.ts_ms)}
+            for e in entries
+        ]  # fmt: skip
+        rows.entries_written[account_id] = start + len(entries)
+
+    # Parents before children (foreign keys): orders, then fills and positions. Core
+    # statements built once (below) on the bare connection: the ORM's per-call statement
+    # building cost more than SQLite itself.
+    conn = session.connection()
+    for stmt, params in (
+        (_INSERT["orders"], new_orders),
+        (_UPDATE["orders"], [_keyed(p, "id") for p in changed_orders]),
+        (_INSERT["positions"], new_positions),
+        (_UPDATE["positions"], [_keyed(p, "id") for p in changed_positions]),
+        (_INSERT["fills"], new_fills),
+        (_INSERT["balances"], new_balances),
+        (_UPDATE["balances"], [_keyed(p, "account_id", "asset") for p in changed_balances]),
+        (_INSERT["ledger_entries"], new_entries),
+    ):
+        if params:
+            conn.execute(stmt, params)
+
+
+def _keyed(params: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """Rename key columns to the ``k_`` bind names the prepared UPDATEs match on."""
+    return {(f"k_{k}" if k in keys else k): v for k, v in params.items()}
+
+
+def _update(table: Any, keys: tuple[str, ...], columns: Sequence[str]) -> Any:
+    stmt = update(table)
+    for key in keys:
+        stmt = stmt.where(table.c[key] == bindparam(f"k_{key}"))
+    return stmt.values({c: bindparam(c) for c in columns})
+
+
+_ORDER_COLUMNS = (
+    "status", "filled", "average_price", "fee", "triggered", "price", "stop_price", "amount", "oco_group",
+    "programs", "reason", "reserved", "reserved_asset", "updated_at", "position_id",
+)  # fmt: skip
+_POSITION_COLUMNS = (
+    "amount", "entry_price", "leverage", "margin", "realized_pnl", "fees", "stop_loss", "take_profit",
+    "liquidation_price", "close_price", "updated_at", "closed_at",
+)  # fmt: skip
+_TABLES: dict[str, Table] = {
+    t.__tablename__: cast(Table, t.__table__)
+    for t in (OrderRow, PositionRow, FillRow, BalanceRow, LedgerEntryRow)
+}
+_INSERT = {name: insert(table) for name, table in _TABLES.items()}
+_UPDATE = {
+    "orders": _update(_TABLES["orders"], ("id",), _ORDER_COLUMNS),
+    "positions": _update(_TABLES["positions"], ("id",), _POSITION_COLUMNS),
+    "balances": _update(
+        _TABLES["balances"], ("account_id", "asset"), ("free", "locked", "updated_at")
+    ),
+}
 
 
 def event_message(event: ev.Event, rows: RowTracker) -> dict[str, Any]:

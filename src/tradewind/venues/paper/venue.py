@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from tradewind.domain import events as ev
 from tradewind.domain.clock import Clock
@@ -43,6 +44,7 @@ from tradewind.domain.orders import (
 from tradewind.engine.bus import EventBus
 from tradewind.logs import get_logger
 from tradewind.marketdata.feeds import PriceFeed
+from tradewind.store.db import StoreRunner
 from tradewind.store.tables import TradingAccountRow
 from tradewind.venues.base import Capabilities
 from tradewind.venues.matching import MatchingEngine, Quote
@@ -111,10 +113,12 @@ class PaperVenue:
         clock: Clock,
         bus: EventBus,
         new_id: Callable[[str], str] = default_new_id,
+        writer: StoreRunner | None = None,
     ) -> None:
         self.instruments = dict(instruments)
         self.feeds = dict(feeds)
         self._sessions = sessions
+        self._writer = writer or StoreRunner(sessions.kw["bind"])
         self._clock = clock
         self._bus = bus
         self._new_id = new_id
@@ -190,6 +194,9 @@ class PaperVenue:
             with contextlib.suppress(VenueUnavailable, NotFound):
                 self.quote(symbol)
         return self._marks.get(symbol)
+
+    def find_account(self, account_id: str) -> persistence.AccountInfo | None:
+        return self._accounts.get(account_id)
 
     def account(self, account_id: str) -> persistence.AccountInfo:
         try:
@@ -287,7 +294,7 @@ class PaperVenue:
     async def place_order(self, account_id: str, request: OrderRequest) -> Placed:
         """Place an order. A repeated ``client_order_id`` returns the first order, placing nothing."""
         self.account(account_id)
-        _, order, _ = self.check(request)
+        _, order, quote = self.check(request)
         order.account_id = AccountId(account_id)
         async with self._lock:
             if request.client_order_id:
@@ -295,7 +302,8 @@ class PaperVenue:
                 if existing is not None:
                     found = self.engine.get(OrderId(existing)) or await self._load_order(existing)
                     return Placed(order=found, duplicate=True)
-            quote = self.quote(request.symbol)
+            if self.now_ms() != quote.ts_ms:  # waited for the lock: price again
+                quote = self.quote(request.symbol)
             events = self.engine.submit(order, quote, self.now_ms())
             await self._commit(events, accounts=[account_id])
         return Placed(
@@ -604,16 +612,19 @@ class PaperVenue:
         new_rows: Sequence[Any] = (),
         touched_positions: Sequence[Position] = (),
     ) -> None:
-        now = self.now_ms()
+        when = ms_to_dt(self.now_ms())
+        accounts = list(accounts)
+
+        def work(session: Session) -> None:
+            session.add_all(new_rows)
+            session.flush()
+            persistence.write(
+                session, self.rows, self.ledger, events, accounts=accounts,
+                touched_positions=touched_positions, now=when,
+            )  # fmt: skip
+
         try:
-            async with self._sessions() as session:
-                session.add_all(new_rows)
-                await session.flush()
-                await persistence.write(
-                    session, self.rows, self.ledger, events, accounts=list(accounts),
-                    touched_positions=touched_positions, now=ms_to_dt(now),
-                )  # fmt: skip
-                await session.commit()
+            await self._writer.run(work)
         except Exception as e:
             log.exception("paper venue write failed; reloading from the store")
             await self._load_locked()
