@@ -16,6 +16,7 @@ ROWS = {
     ("paper", "BTC/USDT:USDT", "1h"): 20_111,
     ("paper", "BTC/USDT:USDT", "1m"): 3_887,
     ("paper", "ETH/USDT", "1m"): 2_449,
+    ("paper", "ETH/USDT:USDT", "1m"): 2_449,
     ("paper", "LTC/USDT", "1m"): 3_887,
     ("paper", "EURUSD", "1h"): 74_439,
     ("paper-2017", "EURUSD", "1h"): 6_225,

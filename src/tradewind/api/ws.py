@@ -185,7 +185,7 @@ def _tradyn_render(stream: Stream, message: Message) -> dict[str, Any] | None:
                 "price": float(order["average_price"] or order["price"] or 0), "event": kind}  # fmt: skip
         out: dict[str, Any] = {"type": "order", "data": data}
         if kind == "order_filled" and order.get("role") in NOTIFY:
-            return {"type": "notification", "data": {"event": NOTIFY[order["role"]], **data}}
+            return {"type": "notification", "data": {**data, "event": NOTIFY[order["role"]]}}
         return out
     if kind.startswith("position_"):
         p = message["position"]

@@ -31,6 +31,7 @@ BUNDLED: tuple[BundledSeries, ...] = (
     BundledSeries("paper", "BTC/USDT:USDT", Timeframe.H1, "BTC_USD-1h"),
     BundledSeries("paper", "BTC/USDT:USDT", Timeframe.M1, "BTC_USD-1m"),
     BundledSeries("paper", "ETH/USDT", Timeframe.M1, "ETH_USD-1m"),
+    BundledSeries("paper", "ETH/USDT:USDT", Timeframe.M1, "ETH_USD-1m"),
     BundledSeries("paper", "LTC/USDT", Timeframe.M1, "LTC_USD-1m"),
     BundledSeries("paper", "EURUSD", Timeframe.H1, "EUR_USD-1h"),
     BundledSeries("paper-2017", "EURUSD", Timeframe.H1, "EUR_USD-1h-2017"),

@@ -10,20 +10,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, PlainSerializer
 
 from tradewind.api.v1.schemas import Model
+from tradewind.domain.numbers import decimal_text, optional_text
 from tradewind.domain.orders import OrderRole, OrderStatus, OrderType, PositionMode, Side
-
-
-def decimal_text(value: Decimal) -> str:
-    """Exact, without exponent or trailing zeros: Decimal("7000.00") gives "7000"."""
-    return format(value.normalize(), "f") if value else "0"
-
 
 Dec = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str, when_used="json")]
 OptDec = Annotated[
     Decimal | None,
-    PlainSerializer(
-        lambda d: None if d is None else decimal_text(d), return_type=str | None, when_used="json"
-    ),
+    PlainSerializer(optional_text, return_type=str | None, when_used="json"),
 ]
 Asset = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,12}$")]
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tradewind.domain import events as ev
 from tradewind.domain.errors import NotFound
+from tradewind.domain.numbers import decimal_text, optional_text
 from tradewind.domain.orders import (
     AccountId,
     Bracket,
@@ -428,13 +429,13 @@ def event_message(event: ev.Event, rows: RowTracker) -> dict[str, Any]:
         message["order"] = {
             "order_id": o.id, "ticket": rows.order_tickets.get(o.id), "account_id": o.account_id,
             "symbol": o.symbol, "side": o.side.value, "type": o.type.value, "status": o.status.value,
-            "amount": str(o.amount), "filled": str(o.filled), "price": _s(o.price),
-            "stop_price": _s(o.stop_price), "average_price": _s(o.average_price), "role": o.role.value,
+            "amount": decimal_text(o.amount), "filled": decimal_text(o.filled), "price": optional_text(o.price),
+            "stop_price": optional_text(o.stop_price), "average_price": optional_text(o.average_price), "role": o.role.value,
             "client_order_id": o.client_order_id,
         }  # fmt: skip
         if isinstance(event, ev.OrderFilled):
             f = event.fill
-            message["fill"] = {"fill_id": f.id, "amount": str(f.amount), "price": str(f.price), "fee": str(f.fee),
+            message["fill"] = {"fill_id": f.id, "amount": decimal_text(f.amount), "price": decimal_text(f.price), "fee": decimal_text(f.fee),
                                "fee_asset": f.fee_asset, "liquidity": f.liquidity.value, "position_id": f.position_id}  # fmt: skip
         if isinstance(event, (ev.OrderCancelled, ev.OrderRejected)):
             message["reason"] = event.reason
@@ -444,26 +445,22 @@ def event_message(event: ev.Event, rows: RowTracker) -> dict[str, Any]:
         p = event.position
         message["position"] = {
             "position_id": p.id, "ticket": rows.position_tickets.get(p.id), "account_id": p.account_id,
-            "symbol": p.symbol, "side": p.side.value, "amount": str(p.amount), "entry_price": str(p.entry_price),
-            "realized_pnl": str(p.realized_pnl), "stop_loss": _s(p.stop_loss), "take_profit": _s(p.take_profit),
-            "closed": p.closed_ms is not None, "close_price": _s(p.close_price),
+            "symbol": p.symbol, "side": p.side.value, "amount": decimal_text(p.amount), "entry_price": decimal_text(p.entry_price),
+            "realized_pnl": decimal_text(p.realized_pnl), "stop_loss": optional_text(p.stop_loss), "take_profit": optional_text(p.take_profit),
+            "closed": p.closed_ms is not None, "close_price": optional_text(p.close_price),
         }  # fmt: skip
     elif isinstance(event, ev.BalanceChanged):
         message.update(
             account_id=event.account_id,
             asset=event.asset,
-            free=str(event.free),
-            locked=str(event.locked),
+            free=decimal_text(event.free),
+            locked=decimal_text(event.locked),
         )
     elif isinstance(event, (ev.MarginCall, ev.StopOut)):
-        message.update(account_id=event.account_id, margin_level=str(event.margin_level))
+        message.update(account_id=event.account_id, margin_level=decimal_text(event.margin_level))
         if isinstance(event, ev.StopOut):
             message["position_id"] = event.position_id
     return message
-
-
-def _s(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
 
 
 _SNAKE = {

@@ -25,6 +25,7 @@ from tradewind.domain.clock import Clock
 from tradewind.domain.errors import NotFound, VenueUnavailable
 from tradewind.domain.ids import new_id as default_new_id
 from tradewind.domain.instruments import Instrument, InvalidOrder
+from tradewind.domain.numbers import decimal_text
 from tradewind.domain.orders import (
     PREFIX_ACCOUNT,
     PREFIX_ORDER,
@@ -43,7 +44,7 @@ from tradewind.domain.orders import (
 )
 from tradewind.engine.bus import EventBus
 from tradewind.logs import get_logger
-from tradewind.marketdata.feeds import PriceFeed
+from tradewind.marketdata.feeds import NoPrice, PriceFeed
 from tradewind.store.db import StoreRunner
 from tradewind.store.tables import TradingAccountRow
 from tradewind.venues.base import Capabilities
@@ -545,13 +546,18 @@ class PaperVenue:
             for symbol, feed in self.feeds.items():
                 if symbol not in self.instruments:
                     continue
-                since = self._last_ms.get(symbol, now)
+                since = self._last_ms.get(symbol)
                 self._last_ms[symbol] = now
-                path = (
-                    [(ts, Decimal(repr(p))) for ts, p in feed.price_path(since, now)]
-                    if now > since
-                    else []
-                )
+                if since is None:  # first tick since start: the price now, as one point
+                    try:
+                        path = [(now, Decimal(repr(feed.quote_at(now).last)))]
+                    except NoPrice:  # a manual feed nobody has priced yet
+                        del self._last_ms[symbol]
+                        continue
+                elif now > since:
+                    path = [(ts, Decimal(repr(p))) for ts, p in feed.price_path(since, now)]
+                else:
+                    path = []
                 if not path:
                     continue
                 instrument = self.instruments[symbol]
@@ -565,8 +571,8 @@ class PaperVenue:
                 if self._bus.has_subscribers(f"tick:{symbol}"):
                     last = self._marks[symbol]
                     self._bus.publish(f"tick:{symbol}", {
-                        "type": "tick", "symbol": symbol, "bid": str(last - instrument.half_spread),
-                        "ask": str(last + instrument.half_spread), "last": str(last), "ts": now,
+                        "type": "tick", "symbol": symbol, "bid": decimal_text(last - instrument.half_spread),
+                        "ask": decimal_text(last + instrument.half_spread), "last": decimal_text(last), "ts": now,
                     })  # fmt: skip
         return all_events
 
