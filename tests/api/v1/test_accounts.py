@@ -266,3 +266,65 @@ class TestMarkets:
         t = (await client.get("/api/v1/markets/paper/BTC/USDT/ticker", headers=h)).json()
         assert (t["bid"], t["ask"], t["last"]) == ("6999.5", "7000.5", "7000")
         assert (await client.get("/api/v1/markets/paper/NOPE/ticker", headers=h)).status_code == 404
+
+
+class TestReset:
+    async def test_reset_cancels_closes_and_restores(self, tw: Harness) -> None:
+        user = await new_user(tw.client)
+        h = {"Authorization": user["auth"]}
+        acc = (await tw.client.get("/api/v1/accounts", headers=h)).json()[0]["account_id"]
+        url = f"/api/v1/accounts/{acc}"
+        await tw.move("BTC/USDT", 7000)
+        await tw.move("BTC/USDT:USDT", 7000)
+        await tw.client.post(
+            url + "/orders", headers=h, json={"symbol": "BTC/USDT", "side": "buy", "amount": "0.1"}
+        )
+        await tw.client.post(
+            url + "/orders",
+            headers=h,
+            json={
+                "symbol": "BTC/USDT",
+                "side": "buy",
+                "type": "limit",
+                "amount": "0.1",
+                "price": "6000",
+            },
+        )
+        await tw.client.post(
+            url + "/orders",
+            headers=h,
+            json={"symbol": "BTC/USDT:USDT", "side": "sell", "amount": "0.2"},
+        )
+        r = await tw.client.post(url + "/reset", headers=h)
+        assert r.status_code == 200, r.text
+        assert {b["asset"]: b["total"] for b in r.json()["balances"] if b["total"] != "0"} == {
+            "USDT": "10000",
+            "USD": "10000",
+        }
+        assert (await tw.client.get(url + "/positions", headers=h)).json()["data"] == []
+        assert (await tw.client.get(url + "/orders?status=open", headers=h)).json()["data"] == []
+
+    async def test_trade_key_cannot_reset(self, tw: Harness) -> None:
+        h, acc = await setup(tw)
+        assert (await tw.client.post(f"/api/v1/accounts/{acc}/reset", headers=h)).status_code == 403
+
+
+@pytest.mark.parametrize("settings_overrides", [{"price_source": "replay"}])
+class TestReplayedMarket:
+    async def test_candles_and_ticker_show_the_same_replayed_market(self, tw: Harness) -> None:
+        h, _ = await setup(tw, "read")
+        page = (
+            await tw.client.get(
+                "/api/v1/markets/paper/BTC/USDT/candles?timeframe=1h&limit=5", headers=h
+            )
+        ).json()
+        assert len(page["candles"]) == 5
+        ts = [c["ts"] for c in page["candles"]]
+        assert ts == sorted(ts)
+        last = page["candles"][-1]
+        ticker = (await tw.client.get("/api/v1/markets/paper/BTC/USDT/ticker", headers=h)).json()
+        assert last["low"] <= float(ticker["last"]) <= last["high"]
+        r = await tw.client.get("/api/v1/markets/paper/EURUSD/candles?timeframe=1m", headers=h)
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "timeframe"
+        r = await tw.client.get("/api/v1/markets/paper/BTC/USDT/candles?timeframe=2h", headers=h)
+        assert r.status_code == 422
