@@ -19,6 +19,7 @@ from tradewind.domain.instruments import Instrument
 from tradewind.domain.orders import Position, PositionMode
 from tradewind.services.pagination import Page, make_page, paginate
 from tradewind.store.tables import FillRow, OrderRow, PositionRow, TradingAccountRow
+from tradewind.venues.base import Venue
 from tradewind.venues.paper.catalog import DEFAULT_BALANCES, DEFAULT_LEVERAGE
 from tradewind.venues.paper.persistence import AccountInfo
 from tradewind.venues.paper.venue import PaperVenue
@@ -31,7 +32,8 @@ class Venues:
 
     def __init__(self, paper: PaperVenue) -> None:
         self.paper = paper
-        self._by_name = {paper.name: paper}
+        as_venue: Venue = paper  # mypy checks the paper venue against the Venue protocol here
+        self._by_name = {as_venue.name: paper}
 
     def get(self, name: str) -> PaperVenue:
         try:
