@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         ge=0,
         description="How often the paper venue advances prices; 0 stops the background ticker.",
     )
+    platform_ips: list[str] = Field(
+        default_factory=list,
+        description="Static egress IPs users may whitelist on their exchange keys (JSON list in the env var).",
+    )
     ws_queue_size: int = Field(
         default=1000, ge=10, description="Messages a WebSocket client may fall behind by."
     )

@@ -13,6 +13,8 @@ from tradewind import __version__
 from tradewind.api import health, ws
 from tradewind.api.dialects.tradyn import envelope as tradyn_envelope
 from tradewind.api.dialects.tradyn import routes as tradyn_routes
+from tradewind.api.dialects.trynquant import envelope as trynquant_envelope
+from tradewind.api.dialects.trynquant import routes as trynquant_routes
 from tradewind.api.errors import ErrorMappers, install_error_handlers, native_envelope
 from tradewind.api.middleware import RequestContext
 from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
@@ -115,6 +117,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     mappers = ErrorMappers(native_envelope)
     mappers.register(tradyn_envelope.PREFIX, tradyn_envelope.envelope)
+    mappers.register(trynquant_envelope.PREFIX, trynquant_envelope.envelope)
     install_error_handlers(app, mappers)
     app.state.error_mappers = mappers
     app.add_middleware(
@@ -128,5 +131,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for module in (users, api_keys, accounts, markets):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(tradyn_routes.router)
+    app.include_router(trynquant_routes.router)
     app.include_router(ws.router)
     return app

@@ -122,6 +122,12 @@ class TestScopes:
         from tradewind.api.app import create_app
 
         public = {"/healthz", "/readyz", "/api/v1/auth/register", "/api/v1/auth/login"}
+        public |= {  # TrynQuant's document: these take no Authorization header
+            "/compat/trynquant/api/v1/auth/",
+            "/compat/trynquant/api/v1/exchanges/supported/",
+            "/compat/trynquant/api/v1/exchanges/{exchange}/pairs/",
+            "/compat/trynquant/api/v1/platform-ips/",
+        }
         spec = create_app().openapi()
         for path, ops in spec["paths"].items():
             for method, op in ops.items():

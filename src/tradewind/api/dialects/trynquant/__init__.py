@@ -1,0 +1,1 @@
+"""The TrynQuant platform API under /compat/trynquant/api/v1."""

@@ -1,0 +1,89 @@
+"""TrynQuant's platform endpoints that need no bot engine: key issuance, supported exchanges,
+pairs and platform IPs. Bots and signals join as their issues land. Every path answers with
+and without the trailing slash, as the document writes them with one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from pydantic import BaseModel, ConfigDict
+
+from tradewind.api.deps import RuntimeDep, SessionDep
+from tradewind.domain.accounts import Scope
+from tradewind.domain.errors import NotFound, RateLimited
+from tradewind.services import accounts, api_keys, exchanges
+
+router = APIRouter(prefix="/compat/trynquant/api/v1", tags=["dialect: trynquant"])
+
+
+def _both(path: str) -> list[str]:
+    return [path, path.rstrip("/")] if path.endswith("/") else [path]
+
+
+class AuthRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    email: str
+    password: str
+
+
+class AuthResponse(BaseModel):
+    api_key: str
+    api_secret: str
+    expires_at: datetime
+    plan: str
+
+
+async def create_platform_key(
+    body: AuthRequest, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> AuthResponse:
+    """Email and password → a 90-day key with trade scope; the secret is shown only now."""
+    throttle_key = f"{accounts.normalise_email(body.email)}|{request.state.client_ip}"
+    wait = runtime.login_throttle.retry_after(throttle_key)
+    if wait > 0:
+        raise RateLimited("too many failed logins; try again later", retry_after=wait)
+    try:
+        user = await accounts.authenticate_password(session, body.email, body.password)
+    except Exception:
+        runtime.login_throttle.failed(throttle_key)
+        raise
+    runtime.login_throttle.succeeded(throttle_key)
+    issued = await api_keys.create_key(
+        session, runtime.clock, user.id, "TrynQuant", Scope.TRADE, 90,
+        default_days=runtime.settings.api_key_default_days, max_days=runtime.settings.api_key_max_days,
+    )  # fmt: skip
+    return AuthResponse(
+        api_key=issued.material.public_key, api_secret=issued.material.secret,
+        expires_at=issued.row.expires_at, plan=user.plan,
+    )  # fmt: skip
+
+
+async def supported_exchanges(runtime: RuntimeDep) -> list[dict[str, Any]]:
+    return [e.trynquant() for e in exchanges.supported(runtime.venues)]
+
+
+async def exchange_pairs(exchange: str, runtime: RuntimeDep) -> dict[str, Any]:
+    known = {e.id for e in exchanges.supported(runtime.venues)}
+    if exchange not in known:
+        raise NotFound(f"exchange {exchange} is not supported")
+    pairs = exchanges.pairs(runtime.venues, exchange)
+    return {"exchange": exchange, "pairs": pairs, "count": len(pairs)}
+
+
+async def platform_ips(runtime: RuntimeDep) -> dict[str, list[str]]:
+    return {"ips": list(runtime.settings.platform_ips)}
+
+
+for path in _both("/auth/"):
+    router.add_api_route(path, create_platform_key, methods=["POST"], status_code=status.HTTP_201_CREATED,
+                         response_model=AuthResponse, summary="Generate a platform API key", include_in_schema=path.endswith("/"))  # fmt: skip
+for path in _both("/exchanges/supported/"):
+    router.add_api_route(path, supported_exchanges, methods=["GET"], summary="Supported exchanges with metadata",
+                         include_in_schema=path.endswith("/"))  # fmt: skip
+for path in _both("/exchanges/{exchange}/pairs/"):
+    router.add_api_route(path, exchange_pairs, methods=["GET"], summary="Tradable pairs of an exchange",
+                         include_in_schema=path.endswith("/"))  # fmt: skip
+for path in _both("/platform-ips/"):
+    router.add_api_route(path, platform_ips, methods=["GET"], summary="Static egress IPs of the platform",
+                         include_in_schema=path.endswith("/"))  # fmt: skip
