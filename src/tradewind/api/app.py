@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from tradewind import __version__
 from tradewind.api import health, ws
+from tradewind.api.dialects.haas import envelope as haas_envelope
+from tradewind.api.dialects.haas import routes as haas_routes
 from tradewind.api.dialects.tradyn import envelope as tradyn_envelope
 from tradewind.api.dialects.tradyn import routes as tradyn_routes
 from tradewind.api.dialects.trynquant import envelope as trynquant_envelope
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     mappers = ErrorMappers(native_envelope)
     mappers.register(tradyn_envelope.PREFIX, tradyn_envelope.envelope)
     mappers.register(trynquant_envelope.PREFIX, trynquant_envelope.envelope)
+    mappers.register(haas_envelope.PREFIX, haas_envelope.envelope)
     install_error_handlers(app, mappers)
     app.state.error_mappers = mappers
     app.add_middleware(
@@ -132,5 +135,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(tradyn_routes.router)
     app.include_router(trynquant_routes.router)
+    app.include_router(haas_routes.router)
     app.include_router(ws.router)
     return app

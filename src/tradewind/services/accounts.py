@@ -74,6 +74,7 @@ class NewUser:
     display_name: str | None = None
     role: Role = Role.USER
     partner_id: str | None = None
+    exchange_user_id: str | None = None
 
 
 async def create_user(session: AsyncSession, clock: Clock, new: NewUser) -> UserRow:
@@ -102,6 +103,7 @@ async def create_user(session: AsyncSession, clock: Clock, new: NewUser) -> User
         plan="free",
         role=new.role.value,
         partner_id=new.partner_id,
+        exchange_user_id=new.exchange_user_id,
         created_at=now,
         updated_at=now,
     )
@@ -188,3 +190,26 @@ async def delete_managed_user(session: AsyncSession, partner_id: str, user_id: s
 
 async def count_users(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(UserRow)) or 0)
+
+
+async def create_managed_user(
+    session: AsyncSession, clock: Clock, partner_id: str, *, exchange_user_id: str | None = None
+) -> UserRow:
+    """A user a partner creates without login credentials (HaasOnline white-label): the
+    partner acts for it. Its email is a placeholder that can never receive mail, and its
+    password is random and never shown, so nobody can log in as it."""
+    import secrets
+
+    from tradewind.domain.ids import new_id as make_id
+
+    placeholder = make_id(PREFIX_USER).lower() + "@managed.invalid"
+    return await create_user(
+        session,
+        clock,
+        NewUser(
+            email=placeholder,
+            password=secrets.token_urlsafe(32),
+            partner_id=partner_id,
+            exchange_user_id=exchange_user_id,
+        ),
+    )

@@ -208,3 +208,10 @@ def unrealized_pnl(
         * instrument.contract_size
         * position.side.sign
     )
+
+
+async def close_user_accounts(session: AsyncSession, venues: Venues, user_id: str) -> None:
+    """Before a user is deleted: take its accounts out of the venues' memory (the store drops
+    their rows with the user)."""
+    for row in await list_accounts(session, user_id):
+        await venues.get(row.venue).forget_account(row.id)

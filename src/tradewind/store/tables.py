@@ -51,6 +51,7 @@ class UserRow(Base):
     partner_id: Mapped[str | None] = mapped_column(
         ID, ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    exchange_user_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -200,5 +200,9 @@ async def get_managed_user(user_id: str, principal: PartnerScope, session: Sessi
     responses=errors(401, 403, 404),
     summary="Delete a user you manage",
 )
-async def delete_managed_user(user_id: str, principal: PartnerScope, session: SessionDep) -> None:
+async def delete_managed_user(
+    user_id: str, principal: PartnerScope, session: SessionDep, runtime: RuntimeDep
+) -> None:
+    await accounts.get_managed_user(session, principal.user_id, user_id)
+    await trading.close_user_accounts(session, runtime.venues, user_id)
     await accounts.delete_managed_user(session, principal.user_id, user_id)

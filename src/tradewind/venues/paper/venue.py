@@ -526,6 +526,15 @@ class PaperVenue:
             self.ledger.reset(AccountId(account_id), info.initial_balances, now)
             await self._commit(events, accounts=[account_id])
 
+    async def forget_account(self, account_id: str) -> None:
+        """Drop an account whose rows the store is deleting (its user is being deleted): its
+        resting orders leave the book, and it is no longer priced or margin-checked."""
+        async with self._lock:
+            now = self.now_ms()
+            for order in self.engine.open_orders(AccountId(account_id)):
+                self.engine.cancel(order.id, now, reason="account deleted")
+            self._accounts.pop(account_id, None)
+
     async def close_all(self, account_id: str, symbol: str | None = None) -> list[Placed]:
         """Close every open position of the account (of one symbol, when given), at market."""
         closed = []

@@ -1,0 +1,1 @@
+"""The HaasOnline white-label API under /compat/haas."""

@@ -1,0 +1,159 @@
+"""HaasOnline's partner operations that need no bot engine: exchanges, markets, and the users
+a partner manages. The document names operations but few paths; these are plain ones, each a
+POST with the document's JSON body where the document shows one (listed in the OpenAPI)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from tradewind.api.deps import RuntimeDep, SessionDep, require_scope
+from tradewind.api.dialects.haas.envelope import ok
+from tradewind.domain.accounts import Role, Scope
+from tradewind.domain.errors import Forbidden, ValidationFailed
+from tradewind.domain.instruments import Instrument, InstrumentKind
+from tradewind.domain.orders import PositionMode
+from tradewind.services import accounts, trading
+from tradewind.services.api_keys import Principal
+from tradewind.store.tables import UserRow
+from tradewind.venues.paper.catalog import DEFAULT_BALANCES, DEFAULT_LEVERAGE
+
+router = APIRouter(prefix="/compat/haas", tags=["dialect: haas"])
+
+PAPER_ID = "PAPER"
+SIM_KEY = "sim"
+DEFAULT_PAGE = 10_000  # the document: -1 means the default page size
+
+
+async def _partner(
+    principal: Annotated[Principal, Depends(require_scope(Scope.FULL))],
+) -> Principal:
+    if principal.role is not Role.PARTNER:
+        raise Forbidden("only partner accounts use the white-label API")
+    return principal
+
+
+Partner = Annotated[Principal, Depends(_partner)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class PageRequest(Body):
+    limit: int = -1
+    next_page_id: str | None = Field(default=None, alias="nextPageId")
+
+
+class UserRef(Body):
+    user_id: str = Field(alias="userId", min_length=1)
+
+
+class UserCreate(Body):
+    exchange_id: str = Field(alias="exchangeId", min_length=1)
+    public_key: str = Field(
+        alias="publicKey", min_length=1, description='"sim" makes a paper account.'
+    )
+    secret_key: str = Field(alias="secretKey", min_length=1)
+    extra_key: str | None = Field(default=None, alias="extraKey")
+    exchange_user_id: str | None = Field(default=None, alias="exchangeUserId")
+
+
+def haas_symbol(i: Instrument) -> str:
+    """``PAPER_BTC_USDT_`` for spot, ``PAPER_BTC_USDT_PERPETUAL`` / ``PAPER_EUR_USD_EURUSD``
+    for contracts (exchange, base, quote, contract: the document's format)."""
+    contract = (
+        ""
+        if i.kind is InstrumentKind.SPOT
+        else ("PERPETUAL" if i.kind is InstrumentKind.PERPETUAL else i.symbol)
+    )
+    return f"{PAPER_ID}_{i.base}_{i.quote}_{contract}"
+
+
+def market(i: Instrument, now_s: int) -> dict[str, Any]:
+    exchange_symbol = i.symbol.replace("/", "").split(":")[0]
+    return {
+        "exchangeId": PAPER_ID, "name": f"{i.base}/{i.quote} {exchange_symbol}",
+        "fullName": f"Tradewind Paper {exchange_symbol}", "symbol": haas_symbol(i),
+        "exchangeSymbol": exchange_symbol, "baseCurrency": i.base, "quoteCurrency": i.quote,
+        "priceDecimals": i.price_decimals, "amountDecimals": i.amount_decimals,
+        "minimumTradeAmount": float(i.min_amount), "minimumTradeVolume": float(i.min_notional),
+        "amountLabel": i.base if i.kind is InstrumentKind.SPOT else "contracts", "profitLabel": i.quote,
+        "isSpot": i.kind is InstrumentKind.SPOT, "isLeverage": i.is_derivative, "isOpen": True,
+        "timestamp": now_s,
+    }  # fmt: skip
+
+
+async def _user_view(session: SessionDep, row: UserRow) -> dict[str, Any]:
+    return {
+        "userId": row.id, "exchangeId": PAPER_ID, "exchangeUserId": row.exchange_user_id,
+        "createdAt": int(row.created_at.timestamp()), "botsStarted": 0, "botsActive": 0,
+    }  # fmt: skip
+
+
+@router.get("/exchanges", summary="Exchanges enabled for the partner")
+async def exchanges(principal: Partner) -> dict[str, Any]:
+    return ok([{"id": PAPER_ID, "name": "Tradewind Paper", "isSpot": True, "isLeverage": True}])
+
+
+@router.get("/markets", summary="Every market of the enabled exchanges")
+async def markets(principal: Partner, runtime: RuntimeDep) -> dict[str, Any]:
+    now_s = int(runtime.clock.now().timestamp())
+    return ok([market(i, now_s) for i in runtime.venues.paper.instruments.values()])
+
+
+@router.post("/users/list", summary="The partner's users, paginated (limit, nextPageId)")
+async def list_users(body: PageRequest, principal: Partner, session: SessionDep) -> dict[str, Any]:
+    limit = DEFAULT_PAGE if body.limit == -1 else body.limit
+    if not 1 <= limit <= DEFAULT_PAGE:
+        raise ValidationFailed(
+            "invalid limit", details=[{"field": "limit", "message": f"1 to {DEFAULT_PAGE}, or -1"}]
+        )
+    page = await accounts.managed_users(
+        session, principal.user_id, min(limit, DEFAULT_PAGE), body.next_page_id or None
+    )
+    items = [await _user_view(session, r) for r in page.items]
+    return ok({"items": items, "nextPageId": page.next_cursor})
+
+
+@router.post("/users/get", summary="One of the partner's users")
+async def get_user(body: UserRef, principal: Partner, session: SessionDep) -> dict[str, Any]:
+    return ok(
+        await _user_view(
+            session, await accounts.get_managed_user(session, principal.user_id, body.user_id)
+        )
+    )
+
+
+@router.post(
+    "/users/create", summary='Create a user with exchange credentials (publicKey "sim" for paper)'
+)
+async def create_user(
+    body: UserCreate, principal: Partner, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    if body.public_key != SIM_KEY:
+        raise ValidationFailed(
+            "live exchange credentials arrive with the live-exchange release; use publicKey sim for paper",
+            details=[{"field": "publicKey", "message": 'only "sim" (paper) for now'}],
+        )
+    row = await accounts.create_managed_user(
+        session, runtime.clock, principal.user_id, exchange_user_id=body.exchange_user_id
+    )
+    await session.commit()  # durable before the venue's own transaction opens the account
+    await runtime.venues.paper.open_account(
+        user_id=row.id, name=f"{body.exchange_id} (sim)", mode=PositionMode.NETTING, leverage=DEFAULT_LEVERAGE,
+        currency="USD", balances=DEFAULT_BALANCES, is_default=True,
+    )  # fmt: skip
+    return ok(row.id)
+
+
+@router.post("/users/delete", summary="Delete a user (refused while it has active bots)")
+async def delete_user(
+    body: UserRef, principal: Partner, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    await accounts.get_managed_user(session, principal.user_id, body.user_id)
+    await trading.close_user_accounts(session, runtime.venues, body.user_id)
+    await accounts.delete_managed_user(session, principal.user_id, body.user_id)
+    return ok(True)
