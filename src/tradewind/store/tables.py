@@ -215,3 +215,55 @@ class PositionRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_positions_account_id_closed_at", "account_id", "closed_at"),)
+
+
+class BotRow(Base):
+    """A bot: its script and settings, its lifecycle, and the strategy state it resumes from."""
+
+    __tablename__ = "bots"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    account_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("trading_accounts.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    script: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(40))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    master_bot_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("bots.id", ondelete="SET NULL"), index=True
+    )
+    follow_updates: Mapped[bool] = mapped_column(Boolean, default=False)
+    cloned: Mapped[int] = mapped_column(BigInteger, default=0)
+    investment: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    leverage: Mapped[Decimal] = mapped_column(ExactDecimal())
+    stop_loss_pct: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    order_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    realized_pnl: Mapped[Decimal] = mapped_column(ExactDecimal())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_bots_user_id_id", "user_id", "id"),
+        Index("ix_bots_status", "status"),
+    )
+
+
+class BotLogRow(Base):
+    __tablename__ = "bot_logs"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(ID, ForeignKey("bots.id", ondelete="CASCADE"))
+    line: Mapped[int] = mapped_column(BigInteger)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime())
+    severity: Mapped[str] = mapped_column(String(16))
+    color: Mapped[str | None] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("bot_id", "line", name="uq_bot_logs_bot_id_line"),)
