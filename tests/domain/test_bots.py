@@ -19,7 +19,12 @@ def test_only_the_table_allows_a_move(a: BotStatus, b: BotStatus) -> None:
 
 def test_lifecycle_of_the_documents() -> None:
     # TrynQuant: start -> active, pause -> paused, stop -> stopped; new bots are stopped.
-    for a, b in [("stopped", "active"), ("active", "paused"), ("paused", "active"), ("active", "stopped")]:
+    for a, b in [
+        ("stopped", "active"),
+        ("active", "paused"),
+        ("paused", "active"),
+        ("active", "stopped"),
+    ]:
         check_bot_transition(BotStatus(a), BotStatus(b))
     with pytest.raises(InvalidTransition):
         check_bot_transition(BotStatus.STOPPED, BotStatus.PAUSED)
