@@ -328,3 +328,30 @@ class TestReplayedMarket:
         assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "timeframe"
         r = await tw.client.get("/api/v1/markets/paper/BTC/USDT/candles?timeframe=2h", headers=h)
         assert r.status_code == 422
+
+
+class TestLiquidation:
+    async def test_a_crash_liquidates_an_isolated_position_and_says_why(self, tw: Harness) -> None:
+        user = await new_user(tw.client)
+        h = {"Authorization": user["auth"]}
+        acc = (await tw.client.post("/api/v1/accounts", headers=h, json={
+            "name": "high leverage", "balances": {"USDT": 1000}, "leverage": 50})).json()["account_id"]  # fmt: skip
+        url = f"/api/v1/accounts/{acc}"
+        await tw.move("BTC/USDT:USDT", 7000)
+        r = await tw.client.post(
+            url + "/orders",
+            headers=h,
+            json={"symbol": "BTC/USDT:USDT", "side": "buy", "amount": "0.5"},
+        )
+        assert r.status_code == 201, r.text
+        position = (await tw.client.get(url + "/positions", headers=h)).json()["data"][0]
+        liquidation = Decimal(position["liquidation_price"])
+        assert Decimal(6800) < liquidation < Decimal(7000)
+        await tw.move("BTC/USDT:USDT", 6950)
+        assert len((await tw.client.get(url + "/positions", headers=h)).json()["data"]) == 1
+        await tw.move("BTC/USDT:USDT", float(liquidation) - 20)
+        assert (await tw.client.get(url + "/positions", headers=h)).json()["data"] == []
+        closed = (await tw.client.get(url + "/orders?status=closed", headers=h)).json()["data"]
+        assert closed[0]["role"] == "liquidation" and closed[0]["reason"] == "liquidation"
+        balances = (await tw.client.get(url + "/balances", headers=h)).json()
+        assert Decimal(balances["balance"]) < 1000 and Decimal(balances["balance"]) >= 0

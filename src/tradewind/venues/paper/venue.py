@@ -136,6 +136,8 @@ class PaperVenue:
         self.engine = MatchingEngine(self.instruments, self.ledger, new_id=self._new_id)
         self.rows = persistence.RowTracker()
         self._accounts: dict[str, persistence.AccountInfo] = {}
+        # symbol -> accounts with an open position in it: margin checks visit only these
+        self._holders: dict[str, set[str]] = {}
 
     async def load(self) -> None:
         """Rebuild memory from the store (at start, and after a failed write)."""
@@ -158,6 +160,9 @@ class PaperVenue:
                 orders=[o for o in state.open_orders if o.account_id == info.account_id],
             )
         self.engine.restore(state.open_orders)
+        for account_id, positions in state.positions.items():
+            for position in positions:
+                self._holders.setdefault(position.symbol, set()).add(account_id)
         self.rows.restore(state)
 
     def now_ms(self) -> int:
@@ -526,6 +531,14 @@ class PaperVenue:
             self.ledger.reset(AccountId(account_id), info.initial_balances, now)
             await self._commit(events, accounts=[account_id])
 
+    def _track_holder(self, account_id: str, symbol: str) -> None:
+        holding = any(p.symbol == symbol for p in self.ledger.positions(AccountId(account_id)))
+        accounts = self._holders.setdefault(symbol, set())
+        if holding:
+            accounts.add(account_id)
+        else:
+            accounts.discard(account_id)
+
     async def forget_account(self, account_id: str) -> None:
         """Drop an account whose rows the store is deleting (its user is being deleted): its
         resting orders leave the book, and it is no longer priced or margin-checked."""
@@ -534,6 +547,8 @@ class PaperVenue:
             for order in self.engine.open_orders(AccountId(account_id)):
                 self.engine.cancel(order.id, now, reason="account deleted")
             self._accounts.pop(account_id, None)
+            for accounts in self._holders.values():
+                accounts.discard(account_id)
 
     async def close_all(self, account_id: str, symbol: str | None = None) -> list[Placed]:
         """Close every open position of the account (of one symbol, when given), at market."""
@@ -587,18 +602,15 @@ class PaperVenue:
 
     def _margin_checks(self, symbol: str, now: int) -> list[ev.Event]:
         events: list[ev.Event] = []
-        holders = {
-            p.account_id
-            for a in self._accounts
-            for p in self.ledger.positions(AccountId(a))
-            if p.symbol == symbol
-        }
+        holders = self._holders.get(symbol, set())
         for account_id in sorted(holders):
-            found, to_close = self.ledger.check_margin(account_id, self._marks_for(account_id), now)
+            found, to_close = self.ledger.check_margin(
+                AccountId(account_id), self._marks_for(account_id), now
+            )
             events += found
             for position, reason in to_close:
                 order = Order(
-                    id=OrderId(self._new_id(PREFIX_ORDER)), account_id=account_id, symbol=position.symbol,
+                    id=OrderId(self._new_id(PREFIX_ORDER)), account_id=AccountId(account_id), symbol=position.symbol,
                     side=position.side.opposite, type=OrderType.MARKET, amount=position.amount,
                     created_ms=now, updated_ms=now, reduce_only=True, position_id=position.id,
                     role=OrderRole.LIQUIDATION, reason=reason,
@@ -646,6 +658,11 @@ class PaperVenue:
             raise VenueUnavailable(
                 "the paper venue could not record the change; nothing was done"
             ) from e
+        for event in events:
+            if isinstance(
+                event, (ev.PositionOpened, ev.PositionChanged, ev.PositionClosed, ev.Liquidated)
+            ):
+                self._track_holder(event.position.account_id, event.position.symbol)
         for event in events:
             account_id = _account_of(event)
             if account_id:
