@@ -13,6 +13,7 @@ from tradewind import __version__
 from tradewind.api import health, ws
 from tradewind.api.dialects.haas import envelope as haas_envelope
 from tradewind.api.dialects.haas import routes as haas_routes
+from tradewind.api.dialects.haas import scripts as haas_scripts
 from tradewind.api.dialects.tradyn import envelope as tradyn_envelope
 from tradewind.api.dialects.tradyn import routes as tradyn_routes
 from tradewind.api.dialects.trynquant import envelope as trynquant_envelope
@@ -21,7 +22,7 @@ from tradewind.api.errors import ErrorMappers, install_error_handlers, native_en
 from tradewind.api.middleware import RequestContext
 from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
 from tradewind.api.runtime import Runtime
-from tradewind.api.v1 import accounts, api_keys, markets, users
+from tradewind.api.v1 import accounts, api_keys, markets, scripts, users
 from tradewind.domain.clock import Clock, SystemClock
 from tradewind.engine.bus import EventBus
 from tradewind.logs import configure_logging, get_logger
@@ -131,10 +132,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         trust_forwarded_for=settings.trust_forwarded_for,
     )
     app.include_router(health.router)
-    for module in (users, api_keys, accounts, markets):
+    for module in (users, api_keys, accounts, markets, scripts):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(tradyn_routes.router)
     app.include_router(trynquant_routes.router)
     app.include_router(haas_routes.router)
+    app.include_router(haas_scripts.router)
     app.include_router(ws.router)
     return app
