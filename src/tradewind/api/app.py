@@ -22,7 +22,7 @@ from tradewind.api.errors import ErrorMappers, install_error_handlers, native_en
 from tradewind.api.middleware import RequestContext
 from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
 from tradewind.api.runtime import Runtime
-from tradewind.api.v1 import accounts, api_keys, markets, scripts, users
+from tradewind.api.v1 import accounts, api_keys, bots, markets, scripts, users
 from tradewind.domain.clock import Clock, SystemClock
 from tradewind.engine.bus import EventBus
 from tradewind.logs import configure_logging, get_logger
@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         trust_forwarded_for=settings.trust_forwarded_for,
     )
     app.include_router(health.router)
-    for module in (users, api_keys, accounts, markets, scripts):
+    for module in (users, api_keys, accounts, markets, scripts, bots):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(tradyn_routes.router)
     app.include_router(trynquant_routes.router)
