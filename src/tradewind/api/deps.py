@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradewind.api.runtime import Runtime
 from tradewind.domain.accounts import Role, Scope
 from tradewind.domain.errors import Forbidden, MissingCredentials, RateLimited, Unauthenticated
+from tradewind.services import accounts
 from tradewind.services.api_keys import Principal, authenticate_key, record_use
 from tradewind.store.tables import UserRow
 
@@ -127,3 +128,21 @@ ReadScope = Annotated[Principal, Depends(require_scope(Scope.READ))]
 TradeScope = Annotated[Principal, Depends(require_scope(Scope.TRADE))]
 FullScope = Annotated[Principal, Depends(require_scope(Scope.FULL))]
 PartnerScope = Annotated[Principal, Depends(_require_partner)]
+
+
+async def password_login(
+    request: Request, session: AsyncSession, runtime: Runtime, email: str, password: str
+) -> UserRow:
+    """Check an email and password under the login throttle (per email and client address):
+    every front door that takes a password uses this one."""
+    throttle_key = f"{accounts.normalise_email(email)}|{request.state.client_ip}"
+    wait = runtime.login_throttle.retry_after(throttle_key)
+    if wait > 0:
+        raise RateLimited("too many failed logins; try again later", retry_after=wait)
+    try:
+        user = await accounts.authenticate_password(session, email, password)
+    except Unauthenticated:
+        runtime.login_throttle.failed(throttle_key)
+        raise
+    runtime.login_throttle.succeeded(throttle_key)
+    return user

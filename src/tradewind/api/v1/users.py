@@ -8,9 +8,15 @@ from typing import Literal
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, EmailStr, Field
 
-from tradewind.api.deps import FullScope, PartnerScope, ReadScope, RuntimeDep, SessionDep
+from tradewind.api.deps import (
+    FullScope,
+    PartnerScope,
+    ReadScope,
+    RuntimeDep,
+    SessionDep,
+    password_login,
+)
 from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, Model, PageOf, errors
-from tradewind.domain.errors import RateLimited
 from tradewind.services import accounts, trading
 from tradewind.store.tables import UserRow
 
@@ -110,16 +116,7 @@ async def register(body: RegisterRequest, session: SessionDep, runtime: RuntimeD
 async def login(
     body: LoginRequest, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> LoginToken:
-    throttle_key = f"{accounts.normalise_email(body.email)}|{request.state.client_ip}"
-    wait = runtime.login_throttle.retry_after(throttle_key)
-    if wait > 0:
-        raise RateLimited("too many failed logins; try again later", retry_after=wait)
-    try:
-        user = await accounts.authenticate_password(session, body.email, body.password)
-    except Exception:
-        runtime.login_throttle.failed(throttle_key)
-        raise
-    runtime.login_throttle.succeeded(throttle_key)
+    user = await password_login(request, session, runtime, body.email, body.password)
     token = runtime.signer.issue(user.id, runtime.clock.now())
     return LoginToken(access_token=token, expires_in=runtime.signer.ttl_seconds)
 

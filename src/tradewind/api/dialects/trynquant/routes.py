@@ -10,10 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict
 
-from tradewind.api.deps import RuntimeDep, SessionDep
+from tradewind.api.deps import RuntimeDep, SessionDep, password_login
 from tradewind.domain.accounts import Scope
-from tradewind.domain.errors import NotFound, RateLimited
-from tradewind.services import accounts, api_keys, exchanges
+from tradewind.domain.errors import NotFound
+from tradewind.services import api_keys, exchanges
 
 router = APIRouter(prefix="/compat/trynquant/api/v1", tags=["dialect: trynquant"])
 
@@ -39,16 +39,7 @@ async def create_platform_key(
     body: AuthRequest, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> AuthResponse:
     """Email and password → a 90-day key with trade scope; the secret is shown only now."""
-    throttle_key = f"{accounts.normalise_email(body.email)}|{request.state.client_ip}"
-    wait = runtime.login_throttle.retry_after(throttle_key)
-    if wait > 0:
-        raise RateLimited("too many failed logins; try again later", retry_after=wait)
-    try:
-        user = await accounts.authenticate_password(session, body.email, body.password)
-    except Exception:
-        runtime.login_throttle.failed(throttle_key)
-        raise
-    runtime.login_throttle.succeeded(throttle_key)
+    user = await password_login(request, session, runtime, body.email, body.password)
     issued = await api_keys.create_key(
         session, runtime.clock, user.id, "TrynQuant", Scope.TRADE, 90,
         default_days=runtime.settings.api_key_default_days, max_days=runtime.settings.api_key_max_days,
