@@ -14,11 +14,9 @@ from tradewind.api.dialects.haas.envelope import ok
 from tradewind.domain.accounts import Role, Scope
 from tradewind.domain.errors import Forbidden, ValidationFailed
 from tradewind.domain.instruments import Instrument, InstrumentKind
-from tradewind.domain.orders import PositionMode
 from tradewind.services import accounts, trading
 from tradewind.services.api_keys import Principal
 from tradewind.store.tables import UserRow
-from tradewind.venues.paper.catalog import DEFAULT_BALANCES, DEFAULT_LEVERAGE
 
 router = APIRouter(prefix="/compat/haas", tags=["dialect: haas"])
 
@@ -142,10 +140,7 @@ async def create_user(
         session, runtime.clock, principal.user_id, exchange_user_id=body.exchange_user_id
     )
     await session.commit()  # durable before the venue's own transaction opens the account
-    await runtime.venues.paper.open_account(
-        user_id=row.id, name=f"{body.exchange_id} (sim)", mode=PositionMode.NETTING, leverage=DEFAULT_LEVERAGE,
-        currency="USD", balances=DEFAULT_BALANCES, is_default=True,
-    )  # fmt: skip
+    await trading.default_account(session, runtime.venues, row.id)  # the same rule as a sign-up's
     return ok(row.id)
 
 
