@@ -355,3 +355,74 @@ class TestLiquidation:
         assert closed[0]["role"] == "liquidation" and closed[0]["reason"] == "liquidation"
         balances = (await tw.client.get(url + "/balances", headers=h)).json()
         assert Decimal(balances["balance"]) < 1000 and Decimal(balances["balance"]) >= 0
+
+
+class TestOneOfEach:
+    async def test_get_account_by_id(self, tw: Harness) -> None:
+        h, acc = await setup(tw, "read")
+        got = (await tw.client.get(f"/api/v1/accounts/{acc}", headers=h)).json()
+        assert (got["account_id"], got["venue"], got["name"], got["is_default"]) == (
+            acc,
+            "paper",
+            "Paper",
+            True,
+        )
+        assert (got["mode"], got["leverage"], got["currency"]) == ("netting", "10", "USD")
+        other, _ = await setup(tw, "read")
+        assert (await tw.client.get(f"/api/v1/accounts/{acc}", headers=other)).status_code == 404
+
+    async def test_amend_a_resting_order_moves_its_price_and_its_reservation(
+        self, tw: Harness
+    ) -> None:
+        h, acc = await setup(tw)
+        await tw.move("BTC/USDT", 7000)
+        url = f"/api/v1/accounts/{acc}/orders"
+        order = (await tw.client.post(url, headers=h, json={
+            "symbol": "BTC/USDT", "side": "buy", "type": "limit", "amount": "0.1", "price": "6000"})).json()  # fmt: skip
+        r = await tw.client.patch(
+            f"{url}/{order['order_id']}", headers=h, json={"price": "6500.004", "amount": "0.2"}
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["price"], r.json()["amount"], r.json()["status"]) == (
+            "6500",
+            "0.2",
+            "open",
+        )  # tick-rounded
+        usdt = next(
+            b
+            for b in (await tw.client.get(f"/api/v1/accounts/{acc}/balances", headers=h)).json()[
+                "balances"
+            ]
+            if b["asset"] == "USDT"
+        )
+        assert Decimal(usdt["locked"]) >= Decimal(1300)  # 0.2 at 6500, plus the fee it may pay
+        await tw.move("BTC/USDT", 6499)
+        got = (await tw.client.get(f"{url}/{order['order_id']}", headers=h)).json()
+        assert (got["status"], got["average_price"], got["filled"]) == ("filled", "6500", "0.2")
+        r = await tw.client.patch(f"{url}/{order['order_id']}", headers=h, json={"price": "6400"})
+        assert r.status_code == 404  # a filled order is no longer open
+        r = await tw.client.patch(f"{url}/{order['order_id']}", headers=h, json={"price": "-1"})
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "price"
+
+    async def test_get_one_position_open_then_closed(self, tw: Harness) -> None:
+        h, acc = await setup(tw)
+        await tw.move("BTC/USDT:USDT", 7000)
+        url = f"/api/v1/accounts/{acc}"
+        await tw.client.post(
+            url + "/orders",
+            headers=h,
+            json={"symbol": "BTC/USDT:USDT", "side": "sell", "amount": "0.1"},
+        )
+        pid = (await tw.client.get(url + "/positions", headers=h)).json()["data"][0]["position_id"]
+        await tw.move("BTC/USDT:USDT", 6900)
+        one = (await tw.client.get(url + f"/positions/{pid}", headers=h)).json()
+        assert (one["status"], one["side"], one["mark_price"]) == ("open", "sell", "6900")
+        assert Decimal(one["unrealized_pnl"]) == (Decimal(one["entry_price"]) - 6900) * Decimal(
+            "0.1"
+        )
+        await tw.client.post(url + f"/positions/{pid}/close", headers=h, json={})
+        closed = (await tw.client.get(url + f"/positions/{pid}", headers=h)).json()
+        assert closed["status"] == "closed" and closed["closed_at"] is not None
+        other, _ = await setup(tw)
+        assert (await tw.client.get(url + f"/positions/{pid}", headers=other)).status_code == 404
+        assert (await tw.client.get(url + "/positions/pos_nope", headers=h)).status_code == 404
