@@ -489,28 +489,24 @@ class PaperVenue:
         self, account_id: str, symbol: str, side: Side, amount: Decimal, *,
         stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
     ) -> TradeCheck:  # fmt: skip
-        """What ``trade`` would need and whether it would be accepted; changes nothing."""
+        """What ``trade`` would hold and whether it would be accepted; changes nothing. The
+        amount held comes from the ledger's own rule, so the check never disagrees with the trade."""
         self.account(account_id)
-        instrument = self.instrument(symbol)
-        quote = self.quote(symbol)
-        price = quote.ask if side is Side.BUY else quote.bid
-        notional = instrument.notional(amount, price)
-        if instrument.is_derivative:
-            required = (
-                notional / self._accounts[account_id].leverage + notional * instrument.taker_fee
-            )
-            free = self.summary(account_id).free_margin
-            short = "Insufficient margin"
-        else:
-            required = notional * (1 + instrument.taker_fee) if side is Side.BUY else amount
-            asset = instrument.quote if side is Side.BUY else instrument.base
-            balance = self.balances(account_id).get(asset)
-            free = balance.free if balance else Decimal(0)
-            short = "Insufficient funds"
         try:
-            instrument.check_amount(amount, "volume")
-            instrument.check_notional(amount, price, "volume")
-            self._check_stops(instrument, side, quote, stop_loss, take_profit)
+            _, order, quote = self.check(
+                OrderRequest(symbol=symbol, side=side, type=OrderType.MARKET, amount=amount)
+            )
+        except InvalidOrder as e:
+            quote = self.quote(symbol)
+            price = quote.ask if side is Side.BUY else quote.bid
+            return TradeCheck(False, Decimal(0), Decimal(0), price, e.message)
+        order.account_id = AccountId(account_id)
+        price = quote.ask if side is Side.BUY else quote.bid
+        asset, required, short = self.ledger.requirement(order, price)
+        balance = self.ledger.balances(AccountId(account_id)).get(asset)
+        free = balance.free if balance else Decimal(0)
+        try:
+            self._check_stops(self.instrument(symbol), side, quote, stop_loss, take_profit)
         except InvalidOrder as e:
             return TradeCheck(False, required, free, price, e.message)
         if required > free:

@@ -271,6 +271,21 @@ class PaperLedger:
 
     # ---- the AccountBook protocol ----------------------------------------------------------
 
+    def requirement(self, order: Order, reference_price: Decimal) -> tuple[str, Decimal, str]:
+        """What ``reserve`` would hold for ``order``: (asset, amount, the refusal message when
+        free balance is short). Changes nothing; a trade check asks this, so it can never
+        disagree with the trade."""
+        account = self._account(order.account_id)
+        instrument = self._instrument(order.symbol)
+        with localcontext(EXACT):
+            if instrument.is_derivative:
+                need = self.contracts.to_reserve(account, instrument, order, reference_price)
+                return instrument.settle, need, "Insufficient margin"
+            if order.side is Side.BUY:
+                notional = instrument.notional(order.remaining, reference_price)
+                return instrument.quote, notional * (1 + instrument.taker_fee), "Insufficient funds"
+            return instrument.base, order.remaining, "Insufficient funds"
+
     def reserve(self, order: Order, reference_price: Decimal) -> list[Event]:
         account = self._account(order.account_id)
         instrument = self._instrument(order.symbol)
@@ -280,15 +295,7 @@ class PaperLedger:
             if order.reduce_only or order.position_id is not None:
                 self._check_reducing(account, instrument, order)
                 return []
-            if instrument.is_derivative:
-                asset, message = instrument.settle, "Insufficient margin"
-                need = self.contracts.to_reserve(account, instrument, order, reference_price)
-            elif order.side is Side.BUY:
-                asset, message = instrument.quote, "Insufficient funds"
-                notional = instrument.notional(order.remaining, reference_price)
-                need = notional * (1 + instrument.taker_fee)
-            else:
-                asset, message, need = instrument.base, "Insufficient funds", order.remaining
+            asset, need, message = self.requirement(order, reference_price)
             if need <= 0:
                 return []
             if account.free(asset) < need:
