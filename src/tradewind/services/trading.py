@@ -79,6 +79,9 @@ async def list_accounts(session: AsyncSession, user_id: str) -> list[TradingAcco
 
 async def default_account(session: AsyncSession, venues: Venues, user_id: str) -> str:
     """The user's default paper account, opened on first need (10,000 USDT and 10,000 USD)."""
+    known = venues.paper.default_account_of(user_id)
+    if known is not None:
+        return known
     found = await session.scalar(
         select(TradingAccountRow.id).where(
             TradingAccountRow.user_id == user_id, TradingAccountRow.is_default.is_(True)
@@ -118,7 +121,8 @@ async def resolve_account(
     """The account a request trades on: the one named (if the caller's), else the one the key
     is bound to, else the caller's default paper account."""
     if account_id:
-        return (await owned_account(session, user_id, account_id)).id
+        await venues.for_account(session, user_id, account_id)  # ownership, from memory
+        return account_id
     if key_account_id:
         return key_account_id
     return await default_account(session, venues, user_id)

@@ -138,6 +138,7 @@ class PaperVenue:
         self._accounts: dict[str, persistence.AccountInfo] = {}
         # symbol -> accounts with an open position in it: margin checks visit only these
         self._holders: dict[str, set[str]] = {}
+        self._defaults: dict[str, str] = {}  # user -> their default account here
 
     async def load(self) -> None:
         """Rebuild memory from the store (at start, and after a failed write)."""
@@ -150,6 +151,8 @@ class PaperVenue:
             state = await persistence.load_state(session, self.name)
         for info in state.accounts:
             self._accounts[info.account_id] = info
+            if info.is_default:
+                self._defaults[info.user_id] = info.account_id
             self.ledger.restore_account(
                 info.account_id,
                 mode=info.mode,
@@ -204,6 +207,9 @@ class PaperVenue:
     def find_account(self, account_id: str) -> persistence.AccountInfo | None:
         return self._accounts.get(account_id)
 
+    def default_account_of(self, user_id: str) -> str | None:
+        return self._defaults.get(user_id)
+
     def account(self, account_id: str) -> persistence.AccountInfo:
         try:
             return self._accounts[account_id]
@@ -236,6 +242,8 @@ class PaperVenue:
                 now_ms=self.now_ms(),
             )  # fmt: skip
             self._accounts[info.account_id] = info
+            if is_default:
+                self._defaults[user_id] = info.account_id
             await self._commit([], accounts=[info.account_id], new_rows=[row])
         return info
 
@@ -542,7 +550,9 @@ class PaperVenue:
             now = self.now_ms()
             for order in self.engine.open_orders(AccountId(account_id)):
                 self.engine.cancel(order.id, now, reason="account deleted")
-            self._accounts.pop(account_id, None)
+            info = self._accounts.pop(account_id, None)
+            if info is not None and self._defaults.get(info.user_id) == account_id:
+                del self._defaults[info.user_id]
             for accounts in self._holders.values():
                 accounts.discard(account_id)
 

@@ -49,8 +49,8 @@ def _terminal(scope: Scope) -> Any:
         account_id = await trading.resolve_account(
             session, runtime.venues, principal.user_id, key_account_id=principal.account_id
         )
-        row = await trading.owned_account(session, principal.user_id, account_id)
-        return Terminal(principal, account_id, runtime.venues.get(row.venue))
+        venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+        return Terminal(principal, account_id, venue)
 
     return Depends(dependency)
 
