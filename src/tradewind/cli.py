@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tradewind.console import console
 from tradewind.domain.accounts import Role, Scope
 from tradewind.domain.clock import SystemClock
 from tradewind.domain.errors import DomainError
@@ -29,7 +29,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(data_app, name="data")
 
-console = Console(stderr=True)
+
 T = TypeVar("T")
 
 DataDir = Annotated[

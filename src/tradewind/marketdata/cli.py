@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tradewind.console import console
 from tradewind.marketdata.bundled import bundled_store
 from tradewind.marketdata.candles import InvalidCandles, format_ts
 from tradewind.marketdata.importer import import_csv
@@ -20,7 +21,6 @@ from tradewind.settings import Settings
 data_app = typer.Typer(
     help="Market data: import candles, list stored series.", no_args_is_help=True
 )
-console = Console(stderr=True)
 
 DataDir = Annotated[
     Path | None,
