@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -167,6 +168,7 @@ class Harness:
             now = int(self.clock.now().timestamp() * 1000)
             self.venue.feeds[symbol].push(symbol, price, now)  # type: ignore[attr-defined]
             await self.venue.tick()
+            await self.runtime.bots.settle()
 
 
 @pytest.fixture
@@ -184,3 +186,10 @@ async def tw(settings: Settings, clock: ManualClock) -> AsyncIterator[Harness]:
 @pytest.fixture
 def client(tw: Harness) -> httpx.AsyncClient:
     return tw.client
+
+
+# Under a loaded xdist run a property example can take longer than hypothesis' 200 ms default;
+# the examples' correctness is what is tested, not their speed.
+settings_profile = "tradewind"
+hypothesis_settings.register_profile(settings_profile, deadline=None)
+hypothesis_settings.load_profile(settings_profile)

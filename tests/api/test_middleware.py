@@ -49,7 +49,9 @@ class TestBodyCap:
         assert r.status_code == 413
 
 
-@pytest.mark.parametrize("settings_overrides", [{"rate_limit_per_key": 5.0}])
+@pytest.mark.parametrize(
+    "settings_overrides", [{"rate_limit_per_key": 0.5, "rate_limit_burst_seconds": 10.0}]
+)
 class TestKeyRateLimit:
     async def test_over_the_limit_is_429_with_retry_after_per_key(self, tw: Harness) -> None:
         user = await new_user(tw.client)

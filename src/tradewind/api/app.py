@@ -24,6 +24,7 @@ from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
 from tradewind.api.runtime import Runtime
 from tradewind.api.v1 import accounts, api_keys, bots, markets, scripts, users
 from tradewind.domain.clock import Clock, SystemClock
+from tradewind.engine.bots import BotEngine
 from tradewind.engine.bus import EventBus
 from tradewind.logs import configure_logging, get_logger
 from tradewind.marketdata.bundled import bundled_store
@@ -82,6 +83,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             writer=store,
         )
         await paper.load()
+        bots = BotEngine(venue=paper, writer=store)
+        resumed = await bots.load()
+        bot_loop = asyncio.create_task(bots.run(), name="bot-engine")
         ticker = (
             asyncio.create_task(paper.run(settings.paper_tick_seconds), name="paper-venue-ticker")
             if settings.paper_tick_seconds > 0
@@ -103,15 +107,20 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             venues=Venues(paper),
             key_usage=UsageRecorder(),
             store=store,
+            bots=bots,
         )
-        log.info("tradewind started", store=engine.dialect.name, data_dir=str(settings.data_dir))
+        log.info(
+            "tradewind started", store=engine.dialect.name, data_dir=str(settings.data_dir),
+            bots_resumed=resumed,
+        )  # fmt: skip
         try:
             yield
         finally:
-            if ticker is not None:
-                ticker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
+            for task in (ticker, bot_loop):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             store.close()
             await engine.dispose()
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
 from tradewind.domain.clock import Clock
+from tradewind.engine.bots import BotEngine
 from tradewind.engine.bus import EventBus
 from tradewind.services.api_keys import UsageRecorder
 from tradewind.services.market import MarketData
@@ -32,3 +33,4 @@ class Runtime:
     venues: Venues
     key_usage: UsageRecorder
     store: StoreRunner
+    bots: BotEngine

@@ -1,6 +1,9 @@
-"""Bots as records: create with settings checked against the script and the instrument, list,
-get, edit (editable fields only while running; never a follower directly), delete, and the
-preview of the orders a grid would place. Starting and running them is the bot engine's."""
+"""Bots: create with settings checked against the script and the instrument, list, get, edit
+(editable fields only while running; never a follower directly; a master's edits reach its
+followers), clone, start, pause, stop, delete, the preview of the orders a grid would place,
+and each bot's orders, positions, logs and profit. Running them is the bot engine's
+(``tradewind.engine.bots``); status changes of a running bot are written by the engine, so a
+call that hands a bot to the engine first commits what the request has written."""
 
 from __future__ import annotations
 
@@ -8,16 +11,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradewind.domain.bots import PREFIX_BOT, BotStatus
+from tradewind.domain.bots import PREFIX_BOT, BotStatus, check_bot_transition
 from tradewind.domain.clock import Clock
 from tradewind.domain.errors import Conflict, NotFound, ValidationFailed
 from tradewind.domain.ids import new_id
+from tradewind.engine.bots import BotEngine, BotSpec
 from tradewind.services import trading
 from tradewind.services.pagination import Page, make_page, paginate
-from tradewind.store.tables import BotRow
+from tradewind.store.tables import BotLogRow, BotRow, FillRow, OrderRow, PositionRow
+from tradewind.strategies.accounting import Inventory
 from tradewind.strategies.base import Context
 from tradewind.strategies.commands import PlaceOrder
 from tradewind.strategies.registry import Script, get_script
@@ -93,39 +98,307 @@ async def list_bots(
 async def edit(
     session: AsyncSession, venues: trading.Venues, clock: Clock, user_id: str, bot_id: str,
     *, name: str | None = None, changes: dict[str, Any] | None = None,
+    engine: BotEngine | None = None,
 ) -> BotRow:  # fmt: skip
     """Rename, or change settings: while running only the script's editable ones. A follower
-    takes its settings from its master and cannot be edited directly."""
+    takes its settings from its master and cannot be edited directly; every edit of a master
+    reaches the bots that follow it (all of them, or none when one of them refuses it)."""
     row = await get(session, user_id, bot_id)
+    applied: list[tuple[BotRow, Any]] = []
     if changes:
         if row.master_bot_id and row.follow_updates:
             raise Conflict(
                 "this bot follows its master's settings; edit the master, or stop following"
             )
-        script = get_script(row.script)
-        venue = await venues.for_account(session, user_id, row.account_id)
-        instrument = venue.instrument(_symbol_of({**row.settings, **changes}))
-        current = script.parse(row.settings)
-        updated = script.edit(
-            current, changes, running=row.status in RUNNING, instrument=instrument
-        )
-        row.settings = updated.to_wire()
-        row.symbol = instrument.symbol
+        applied.append((row, await _edited(session, venues, row, changes)))
+        for follower in await followers(session, row.id):
+            try:
+                applied.append((follower, await _edited(session, venues, follower, changes)))
+            except ValidationFailed as e:
+                raise ValidationFailed(
+                    f"follower {follower.id} cannot take this edit: {e.message}",
+                    details=getattr(e, "details", None),
+                ) from e
+        for bot, settings in applied:
+            bot.settings = settings.to_wire()
+            bot.symbol = settings.symbol
+            bot.updated_at = clock.now()
     if name is not None:
         row.name = name
     row.updated_at = clock.now()
     await session.flush()
+    if engine is not None and applied:
+        running = [(b.id, s) for b, s in applied if engine.is_running(b.id)]
+        if running:
+            await session.commit()
+            for running_id, settings in running:
+                await engine.edited(running_id, settings)
+            await session.refresh(row)
     return row
 
 
-async def delete(session: AsyncSession, clock: Clock, user_id: str, bot_id: str) -> None:
-    """Remove a bot from its owner's lists; its history stays for the account's records.
-    A running bot must be stopped first (stopping cancels its orders)."""
+async def _edited(
+    session: AsyncSession, venues: trading.Venues, row: BotRow, changes: dict[str, Any]
+) -> Any:
+    script = get_script(row.script)
+    venue = await venues.for_account(session, row.user_id, row.account_id)
+    instrument = venue.instrument(_symbol_of({**row.settings, **changes}))
+    current = script.parse(row.settings)
+    return script.edit(current, changes, running=row.status in RUNNING, instrument=instrument)
+
+
+async def followers(session: AsyncSession, bot_id: str) -> list[BotRow]:
+    """The live bots that follow this one's settings."""
+    stmt = select(BotRow).where(
+        BotRow.master_bot_id == bot_id, BotRow.follow_updates.is_(True), BotRow.deleted_at.is_(None)
+    )
+    return list((await session.scalars(stmt.order_by(BotRow.id))).all())
+
+
+async def follower_counts(session: AsyncSession, bot_ids: list[str]) -> dict[str, int]:
+    if not bot_ids:
+        return {}
+    stmt = (
+        select(BotRow.master_bot_id, func.count())
+        .where(
+            BotRow.master_bot_id.in_(bot_ids),
+            BotRow.follow_updates.is_(True),
+            BotRow.deleted_at.is_(None),
+        )
+        .group_by(BotRow.master_bot_id)
+    )
+    return {k: int(v) for k, v in (await session.execute(stmt)).all() if k}
+
+
+async def delete(
+    session: AsyncSession, clock: Clock, user_id: str, bot_id: str, *, engine: BotEngine
+) -> None:
+    """Stop the bot if it runs (its open orders are cancelled), then remove it from its
+    owner's lists; its orders, fills and logs stay for the account's records."""
     row = await get(session, user_id, bot_id)
-    if row.status in RUNNING:
-        raise Conflict("stop the bot before deleting it")
+    if engine.is_running(row.id):
+        await session.commit()
+        await engine.stop(row.id, close_positions=False, reason="bot deleted")
+        await session.refresh(row)
     row.deleted_at = clock.now()
+    if row.status == BotStatus.ERROR.value:
+        row.status = BotStatus.STOPPED.value
     await session.flush()
+
+
+# ---- lifecycle ---------------------------------------------------------------------------
+
+
+async def start(session: AsyncSession, engine: BotEngine, user_id: str, bot_id: str) -> BotRow:
+    """Start a stopped or failed bot, or resume a paused one."""
+    row = await get(session, user_id, bot_id)
+    current = BotStatus(row.status)
+    check_bot_transition(current, BotStatus.ACTIVE)
+    engine.venue.instrument(row.symbol)
+    if engine.venue.mark(row.symbol) is None:
+        raise Conflict(f"no price for {row.symbol} yet; try again when the market has one")
+    await session.commit()
+    if current is BotStatus.PAUSED:
+        await engine.resume(row.id)
+    else:
+        await engine.start(BotSpec.of(row))
+    await session.refresh(row)
+    return row
+
+
+async def pause(session: AsyncSession, engine: BotEngine, user_id: str, bot_id: str) -> BotRow:
+    """Keep the bot's open orders, place nothing new (their fills wait for the resume)."""
+    row = await get(session, user_id, bot_id)
+    check_bot_transition(BotStatus(row.status), BotStatus.PAUSED)
+    await session.commit()
+    await engine.pause(row.id)
+    await session.refresh(row)
+    return row
+
+
+async def stop(
+    session: AsyncSession, engine: BotEngine, user_id: str, bot_id: str,
+    *, close_positions: bool | None = None,
+) -> BotRow:  # fmt: skip
+    """Cancel the bot's open orders; with ``close_positions`` (default: the settings'
+    ``stopExit`` where the script has one) also close what it holds."""
+    row = await get(session, user_id, bot_id)
+    current = BotStatus(row.status)
+    check_bot_transition(current, BotStatus.STOPPED)
+    close = (
+        bool(row.settings.get("stopExit", False)) if close_positions is None else close_positions
+    )
+    await session.commit()
+    if engine.is_running(row.id):
+        await engine.stop(row.id, close_positions=close, reason="stopped by the user")
+        await session.refresh(row)
+    else:  # an error'd bot: its orders were cancelled when it failed
+        row.status, row.status_reason = BotStatus.STOPPED.value, None
+        await session.flush()
+    return row
+
+
+async def clone(
+    session: AsyncSession, venues: trading.Venues, clock: Clock, owner_id: str, bot_id: str,
+    *, target_user_id: str | None = None, name: str | None = None,
+    overrides: dict[str, Any] | None = None, follow_updates: bool = False,
+    account_id: str | None = None,
+) -> BotRow:  # fmt: skip
+    """A stopped copy of a bot, for its owner or another user (who must be allowed: the
+    caller checks), on the same venue, with ``overrides`` applied to the settings. With
+    ``follow_updates`` every later edit of the master reaches the copy."""
+    source = await get(session, owner_id, bot_id)
+    user_id = target_user_id or owner_id
+    venue = await venues.for_account(session, owner_id, source.account_id)
+    if account_id is None:
+        account_id = await trading.resolve_account(session, venues, user_id, account_id=None)
+    target_venue = await venues.for_account(session, user_id, account_id)
+    if target_venue is not venue:
+        raise ValidationFailed(
+            "a clone trades on the same venue as its master",
+            details=[{"field": "account_id", "message": "an account on the master's venue"}],
+        )
+    script = get_script(source.script)
+    settings_in = {**source.settings, **(overrides or {})}
+    instrument = venue.instrument(_symbol_of(settings_in))
+    settings = script.parse(settings_in, instrument)
+    now = clock.now()
+    row = BotRow(
+        id=new_id(PREFIX_BOT), user_id=user_id, account_id=account_id,
+        name=name or f"{source.name} (copy)", script=source.script, symbol=instrument.symbol,
+        settings=settings.to_wire(), status=BotStatus.STOPPED.value, status_reason=None,
+        master_bot_id=source.id, follow_updates=follow_updates, cloned=0,
+        investment=source.investment, leverage=source.leverage, stop_loss_pct=source.stop_loss_pct,
+        extra=dict(source.extra or {}), state={}, order_seq=0, realized_pnl=Decimal(0),
+        created_at=now, updated_at=now, deleted_at=None,
+    )  # fmt: skip
+    session.add(row)
+    source.cloned += 1
+    await session.flush()
+    return row
+
+
+# ---- what a bot did ----------------------------------------------------------------------
+
+
+def _bot_orders(row: BotRow) -> Any:
+    """The orders the bot placed (and its programs placed for it): its client ids."""
+    return (
+        (OrderRow.account_id == row.account_id)
+        & (OrderRow.client_order_id >= f"{row.id}:")
+        & (OrderRow.client_order_id < f"{row.id};")
+    )
+
+
+async def orders(
+    session: AsyncSession, user_id: str, bot_id: str, *, status: str = "all",
+    limit: int, cursor: str | None,
+) -> Page[OrderRow]:  # fmt: skip
+    row = await get(session, user_id, bot_id)
+    stmt = select(OrderRow).where(_bot_orders(row))
+    if status == "open":
+        stmt = stmt.where(OrderRow.status.in_(trading.OPEN_STATUSES))
+    elif status == "closed":
+        stmt = stmt.where(OrderRow.status.not_in(trading.OPEN_STATUSES))
+    rows = (await session.scalars(paginate(stmt, OrderRow.id, limit, cursor))).all()
+    return make_page(rows, limit, lambda r: r.id)
+
+
+async def positions(
+    session: AsyncSession, user_id: str, bot_id: str, *, status: str = "open",
+    limit: int, cursor: str | None,
+) -> Page[PositionRow]:  # fmt: skip
+    """Positions the bot's fills opened or changed (derivative bots; spot bots hold balances)."""
+    row = await get(session, user_id, bot_id)
+    touched = (
+        select(FillRow.position_id)
+        .join(OrderRow, FillRow.order_id == OrderRow.id)
+        .where(_bot_orders(row), FillRow.position_id.is_not(None))
+    )
+    stmt = select(PositionRow).where(PositionRow.id.in_(touched))
+    if status == "open":
+        stmt = stmt.where(PositionRow.closed_at.is_(None))
+    elif status == "closed":
+        stmt = stmt.where(PositionRow.closed_at.is_not(None))
+    rows = (await session.scalars(paginate(stmt, PositionRow.id, limit, cursor))).all()
+    return make_page(rows, limit, lambda r: r.id)
+
+
+async def position_orders(
+    session: AsyncSession, user_id: str, bot_id: str, position_id: str
+) -> list[OrderRow]:
+    """The bot's orders that filled into this position, oldest first."""
+    row = await get(session, user_id, bot_id)
+    order_ids = select(FillRow.order_id).where(FillRow.position_id == position_id)
+    stmt = select(OrderRow).where(_bot_orders(row), OrderRow.id.in_(order_ids))
+    found = list((await session.scalars(stmt.order_by(OrderRow.id))).all())
+    if not found:
+        raise NotFound("position not found for this bot")
+    return found
+
+
+async def logs(
+    session: AsyncSession, user_id: str, bot_id: str, *, limit: int, cursor: str | None
+) -> Page[BotLogRow]:
+    """The bot's log, newest first."""
+    await get(session, user_id, bot_id)
+    stmt = select(BotLogRow).where(BotLogRow.bot_id == bot_id)
+    rows = (await session.scalars(paginate(stmt, BotLogRow.id, limit, cursor))).all()
+    return make_page(rows, limit, lambda r: r.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Profit:
+    realized: Decimal
+    """Realised from the bot's own fills, less their fees (quote asset)."""
+    unrealized: Decimal
+    """What the bot holds, valued at the last price against its average entry."""
+    investment: Decimal | None
+    roi: Decimal | None
+    """``(realized + unrealized) / investment``, a fraction (0.05 = 5%)."""
+
+    @property
+    def total(self) -> Decimal:
+        return self.realized + self.unrealized
+
+
+def profit(row: BotRow, venue: Any) -> Profit:
+    """The bot's profit, counted from its own fills (two bots on one account keep separate
+    books)."""
+    book = Inventory.model_validate((row.state or {}).get("book", {}))
+    realized = book.realized - book.fees
+    mark = venue.mark(row.symbol) if book.amount else None
+    try:
+        contract = venue.instrument(row.symbol).contract_size
+    except NotFound:
+        contract = Decimal(1)
+    unrealized = book.unrealized(mark, contract) if mark is not None else Decimal(0)
+    investment = row.investment or _investment(row.settings, mark or book.entry)
+    roi = None
+    if investment:
+        roi = ((realized + unrealized) / investment).quantize(Decimal("0.000001"))
+    return Profit(realized, unrealized, investment, roi)
+
+
+def _investment(settings: dict[str, Any], price: Decimal) -> Decimal | None:
+    """What the bot puts to work, in the quote asset, from the settings that say it."""
+    amount = settings.get("investmentAmount")
+    if amount is not None:
+        value = Decimal(str(amount))
+        if settings.get("investmentAsset") == "Base":
+            value = value * price if price else Decimal(0)
+        return value or None
+    size = settings.get("baseOrderSize")
+    if size is not None:
+        total = Decimal(str(size))
+        step = Decimal(str(settings.get("safetyOrderSize", 0)))
+        scale = Decimal(str(settings.get("volumeScale", 1)))
+        for _ in range(int(settings.get("safetyOrderCount", 0))):
+            total += step
+            step *= scale
+        return total
+    size = settings.get("orderSize")
+    return Decimal(str(size)) if size is not None else None
 
 
 async def preview(

@@ -91,6 +91,8 @@ class TradingAccountRow(Base):
     currency: Mapped[str] = mapped_column(String(16))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     initial_balances: Mapped[dict[str, str]] = mapped_column(JSON)
+    leverages: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    """Leverage per symbol where one was chosen (a bot's ``SetLeverage``)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -244,6 +246,14 @@ class BotRow(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     order_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    pending: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """Venue operations decided and not yet known to be done (re-run after a crash; each is
+    idempotent: placements carry the bot's client ids)."""
+    fill_cursor: Mapped[str | None] = mapped_column(ID)
+    """The last fill of the bot's orders its strategy has been given."""
+    log_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    stop_exit: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A stop in progress also closes what the bot holds."""
     realized_pnl: Mapped[Decimal] = mapped_column(ExactDecimal())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

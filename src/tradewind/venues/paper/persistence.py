@@ -64,6 +64,7 @@ class AccountInfo:
     currency: str
     is_default: bool
     initial_balances: dict[str, Decimal]
+    leverages: dict[str, Decimal] = field(default_factory=dict)
 
     @classmethod
     def of(cls, row: TradingAccountRow) -> AccountInfo:
@@ -71,6 +72,7 @@ class AccountInfo:
             account_id=AccountId(row.id), user_id=row.user_id, name=row.name, mode=PositionMode(row.mode),
             leverage=row.leverage, currency=row.currency, is_default=row.is_default,
             initial_balances={k: Decimal(v) for k, v in row.initial_balances.items()},
+            leverages={k: Decimal(v) for k, v in (row.leverages or {}).items()},
         )  # fmt: skip
 
 

@@ -17,12 +17,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from tradewind.domain import events as ev
 from tradewind.domain.clock import Clock
-from tradewind.domain.errors import NotFound, VenueUnavailable
+from tradewind.domain.errors import DomainError, NotFound, VenueUnavailable
 from tradewind.domain.ids import new_id as default_new_id
 from tradewind.domain.instruments import Instrument, InvalidOrder
 from tradewind.domain.numbers import decimal_text
@@ -39,6 +40,7 @@ from tradewind.domain.orders import (
     Position,
     PositionId,
     PositionMode,
+    Rearm,
     Side,
     Trailing,
 )
@@ -74,8 +76,68 @@ class OrderRequest:
     position_id: PositionId | None = None
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
+    bracket: Bracket | None = None
+    """The bracket as is (``stop_loss``/``take_profit`` are the shorthand that rounds)."""
     trailing: Trailing | None = None
     role: OrderRole = OrderRole.ENTRY
+    rearm: Rearm | None = None
+    oco_group: str | None = None
+
+
+# ---- batches: many operations under one lock and one commit (the bot engine's path) ----
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOp:
+    account_id: str
+    request: OrderRequest
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOp:
+    """Cancel an open order; an order no longer open is not an error (already done)."""
+
+    account_id: str
+    order_id: str
+    reason: str = "cancelled by user"
+
+
+@dataclass(frozen=True, slots=True)
+class AmendOp:
+    account_id: str
+    order_id: str
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeverageOp:
+    account_id: str
+    symbol: str
+    leverage: Decimal
+
+
+Op = PlaceOp | CancelOp | AmendOp | LeverageOp
+
+
+@dataclass(slots=True)
+class OpResult:
+    """One operation's outcome: the order it placed or touched, or the refusal."""
+
+    order: Order | None = None
+    error: DomainError | None = None
+    duplicate: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+Listener = Callable[[Sequence[ev.Event]], None]
+"""Told of every committed change (after the commit); must not block or raise."""
+PriceListener = Callable[[str, Sequence[tuple[int, Decimal]]], None]
+"""Told of every symbol's price path after each tick (after the tick's commit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +189,8 @@ class PaperVenue:
         self.connected = True
         self._last_ms: dict[str, int] = {}
         self._marks: dict[str, Decimal] = {}
+        self.listeners: list[Listener] = []
+        self.price_listeners: list[PriceListener] = []
         self._build()
 
     # ---- state ---------------------------------------------------------------------------
@@ -161,6 +225,7 @@ class PaperVenue:
                 balances=state.balances.get(info.account_id, {}),
                 positions=state.positions.get(info.account_id, []),
                 orders=[o for o in state.open_orders if o.account_id == info.account_id],
+                symbol_leverage=info.leverages,
             )
         self.engine.restore(state.open_orders)
         for account_id, positions in state.positions.items():
@@ -234,7 +299,8 @@ class PaperVenue:
         row = TradingAccountRow(
             id=info.account_id, user_id=user_id, venue=self.name, name=name, mode=mode.value,
             leverage=leverage, currency=currency, is_default=is_default,
-            initial_balances={k: str(v) for k, v in balances.items()}, created_at=self._clock.now(),
+            initial_balances={k: str(v) for k, v in balances.items()}, leverages={},
+            created_at=self._clock.now(),
         )  # fmt: skip
         async with self._lock:
             self.ledger.open_account(
@@ -287,7 +353,7 @@ class PaperVenue:
         reference = price or stop or (quote.ask if request.side is Side.BUY else quote.bid)
         if not request.reduce_only:
             instrument.check_notional(amount, reference)
-        bracket = None
+        bracket = request.bracket
         if request.stop_loss is not None or request.take_profit is not None:
             bracket = Bracket(
                 stop_loss=instrument.round_price(request.stop_loss) if request.stop_loss else None,
@@ -301,7 +367,7 @@ class PaperVenue:
             side=request.side, type=request.type, amount=amount, created_ms=now, price=price,
             stop_price=stop, client_order_id=request.client_order_id, reduce_only=request.reduce_only,
             position_id=request.position_id, role=request.role, trailing=request.trailing,
-            bracket=bracket, updated_ms=now,
+            bracket=bracket, updated_ms=now, rearm=request.rearm, oco_group=request.oco_group,
         )  # fmt: skip
         return instrument, order, quote
 
@@ -381,6 +447,78 @@ class PaperVenue:
     def open_orders(self, account_id: str, symbol: str | None = None) -> list[Order]:
         self.account(account_id)
         return self.engine.open_orders(AccountId(account_id), symbol)
+
+    async def execute(self, ops: Sequence[Op]) -> list[OpResult]:
+        """Run many operations under one lock with one commit: each succeeds or is refused on
+        its own (a refusal changes nothing of its own and nothing of the others). Placements
+        are idempotent on their client order id, cancelling an order no longer open is done."""
+        self._require_connected()
+        results: list[OpResult] = []
+        events: list[ev.Event] = []
+        accounts: set[str] = set()
+        leverage_rows: list[str] = []
+        async with self._lock:
+            for op in ops:
+                result = OpResult()
+                try:
+                    self.account(op.account_id)
+                    if isinstance(op, PlaceOp):
+                        events += self._place_locked(op.account_id, op.request, result)
+                    elif isinstance(op, CancelOp):
+                        order = self.engine.get(OrderId(op.order_id))
+                        if order is not None and order.account_id == op.account_id:
+                            events += self.engine.cancel(order.id, self.now_ms(), op.reason)
+                            result.order = order
+                    elif isinstance(op, AmendOp):
+                        order = self._own_open_order(op.account_id, op.order_id)
+                        instrument = self.instrument(order.symbol)
+                        events += self.engine.amend(
+                            order.id, self.now_ms(),
+                            price=None if op.price is None else instrument.round_price(op.price),
+                            stop_price=None if op.stop_price is None else instrument.round_price(op.stop_price),
+                            amount=None if op.amount is None else instrument.check_amount(op.amount),
+                        )  # fmt: skip
+                        result.order = order
+                    else:
+                        self.ledger.set_leverage(AccountId(op.account_id), op.symbol, op.leverage)
+                        leverage_rows.append(op.account_id)
+                except DomainError as e:
+                    result.error = e
+                accounts.add(op.account_id)
+                results.append(result)
+            for account_id in leverage_rows:
+                chosen = self._accounts[account_id].leverages
+                chosen.clear()
+                chosen.update(self.ledger.symbol_leverage(AccountId(account_id)))
+            await self._commit(events, accounts=sorted(accounts), leverages=leverage_rows)
+        return results
+
+    def _place_locked(
+        self, account_id: str, request: OrderRequest, result: OpResult
+    ) -> list[ev.Event]:
+        if request.client_order_id:
+            existing = self.rows.order_by_client_id(account_id, request.client_order_id)
+            if existing is not None:
+                result.order, result.duplicate = self.engine.get(OrderId(existing)), True
+                return []
+        _, order, quote = self.check(request)
+        order.account_id = AccountId(account_id)
+        result.order = order
+        try:
+            return self.engine.submit(order, quote, self.now_ms())
+        except InvalidOrder as e:
+            result.error = e
+            return []
+
+    async def set_leverage(self, account_id: str, symbol: str, leverage: Decimal) -> None:
+        """Trade ``symbol`` at ``leverage`` on this account from now on."""
+        (result,) = await self.execute([LeverageOp(account_id, symbol, leverage)])
+        if result.error is not None:
+            raise result.error
+
+    def leverage_for(self, account_id: str, symbol: str) -> Decimal:
+        info = self.account(account_id)
+        return info.leverages.get(symbol, info.leverage)
 
     # ---- positions -----------------------------------------------------------------------
 
@@ -598,6 +736,8 @@ class PaperVenue:
                     accounts = sorted({a for e in events if (a := _account_of(e))})
                     await self._commit(events, accounts=accounts)
                     all_events += events
+                for listen in self.price_listeners:
+                    listen(symbol, path)
                 if self._bus.has_subscribers(f"tick:{symbol}"):
                     last = self._marks[symbol]
                     self._bus.publish(f"tick:{symbol}", {
@@ -644,13 +784,23 @@ class PaperVenue:
         accounts: Iterable[str],
         new_rows: Sequence[Any] = (),
         touched_positions: Sequence[Position] = (),
+        leverages: Sequence[str] = (),
     ) -> None:
         when = ms_to_dt(self.now_ms())
         accounts = list(accounts)
+        leverage_values = {
+            a: {k: str(v) for k, v in self._accounts[a].leverages.items()} for a in leverages
+        }
 
         def work(session: Session) -> None:
             session.add_all(new_rows)
             session.flush()
+            for account_id, values in leverage_values.items():
+                session.execute(
+                    update(TradingAccountRow)
+                    .where(TradingAccountRow.id == account_id)
+                    .values(leverages=values)
+                )
             persistence.write(
                 session, self.rows, self.ledger, events, accounts=accounts,
                 touched_positions=touched_positions, now=when,
@@ -669,6 +819,9 @@ class PaperVenue:
                 event, (ev.PositionOpened, ev.PositionChanged, ev.PositionClosed, ev.Liquidated)
             ):
                 self._track_holder(event.position.account_id, event.position.symbol)
+        if events:
+            for listen in self.listeners:
+                listen(events)
         for event in events:
             account_id = _account_of(event)
             if account_id:

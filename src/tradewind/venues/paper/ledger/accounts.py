@@ -70,6 +70,8 @@ class Account:
     netting: dict[str, PositionId] = field(default_factory=dict)
     """The open position per symbol, in netting mode."""
     margin_call: bool = False
+    symbol_leverage: dict[str, Decimal] = field(default_factory=dict)
+    """Leverage chosen for one symbol (a bot's ``SetLeverage``), instead of the account's."""
 
     def free(self, asset: str) -> Decimal:
         return self.totals.get(asset, ZERO) - self.locked.get(asset, ZERO)

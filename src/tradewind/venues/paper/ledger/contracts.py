@@ -37,7 +37,8 @@ class Contracts:
         self.margin_step = margin_step
 
     def leverage(self, account: Account, instrument: Instrument) -> Decimal:
-        return min(account.leverage, instrument.max_leverage)
+        chosen = account.symbol_leverage.get(instrument.symbol, account.leverage)
+        return min(chosen, instrument.max_leverage)
 
     def margin(
         self, account: Account, instrument: Instrument, amount: Decimal, price: Decimal

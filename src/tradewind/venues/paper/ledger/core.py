@@ -96,6 +96,7 @@ class PaperLedger:
         entries: Iterable[LedgerEntry] = (),
         orders: Iterable[Order] | None = None,
         margin_call: bool = False,
+        symbol_leverage: Mapping[str, Decimal] | None = None,
     ) -> None:
         """Rebuild an account from stored rows after a restart.
 
@@ -107,6 +108,7 @@ class PaperLedger:
         """
         account = Account(account_id, mode, leverage, currency, entries=list(entries))
         account.margin_call = margin_call
+        account.symbol_leverage = dict(symbol_leverage or {})
         for asset, value in balances.items():
             free, locked = (value.free, value.locked) if isinstance(value, Balance) else value
             account.totals[asset], account.locked[asset] = free + locked, locked
@@ -163,6 +165,28 @@ class PaperLedger:
         if amount > 0 and self._account(account_id).free(asset) < amount:
             raise InsufficientFunds("Insufficient funds")
         return self._transfer(account_id, asset, amount, now_ms, "withdrawal", ref)
+
+    def set_leverage(self, account_id: AccountId, symbol: str, leverage: Decimal) -> None:
+        """Trade ``symbol`` at ``leverage`` from now on (1 to the instrument's maximum). Refused
+        while the account holds a position in it at another leverage: its margin is set."""
+        account = self._account(account_id)
+        instrument = self._instruments[symbol]
+        if not instrument.is_derivative:
+            raise InvalidOrder(f"{symbol} is not traded with leverage", "leverage")
+        if not 1 <= leverage <= instrument.max_leverage:
+            raise InvalidOrder(
+                f"leverage must be between 1 and {instrument.max_leverage} for {symbol}",
+                "leverage",
+            )
+        current = account.symbol_leverage.get(symbol, account.leverage)
+        if leverage == current:
+            return
+        if any(p.is_open and p.symbol == symbol for p in account.positions.values()):
+            raise Conflict(f"{symbol}: leverage cannot change while a position is open")
+        account.symbol_leverage[symbol] = leverage
+
+    def symbol_leverage(self, account_id: AccountId) -> dict[str, Decimal]:
+        return dict(self._account(account_id).symbol_leverage)
 
     def reset(
         self, account_id: AccountId, balances: Mapping[str, Decimal], now_ms: int

@@ -1,0 +1,852 @@
+"""The bot engine: runs every active bot of a venue on the strategy contract
+(``tradewind.strategies.base``), durably.
+
+Each bot has a runner with a queue of what happened to it: its fills (from the venue, after
+they are committed), wake-ups (its ``wake()`` price or time reached on a tick), closed bars
+of its timeframe, signals, and the user's start, pause, resume, stop and edits. The engine
+works in cycles; in each, every runner that has something queued handles one item:
+
+1. the strategy is called with a ``Context`` of the moment and returns commands; the engine
+   turns them into venue operations: placements get the client id ``<bot_id>:<seq>``,
+   cancels and amends name the order ids they touch;
+2. one transaction writes every touched bot: the strategy's snapshot, the placement counter,
+   the fill cursor, the operations still to run (``pending``), status and log lines;
+3. the operations of all bots run through the venue as one batch (one lock, one commit);
+4. one transaction clears ``pending`` for the bots whose operations ran.
+
+After a crash, a bot resumes from what step 2 wrote: its ``pending`` operations run again
+(a placement with a client id the venue already knows places nothing; a cancel of an order
+no longer open does nothing), and the fills of its orders after its fill cursor are given to
+it again, in order. Nothing acknowledged is lost, no order is placed twice.
+
+A refusal (insufficient funds, an invalid order) or an exception in a strategy marks that
+bot ``error`` with the reason, cancels its open orders and touches no other bot. A paused
+bot keeps its orders; their fills wait and reach it when it resumes. Stopping cancels the
+bot's open orders, then calls ``on_stop`` (closing what it holds with ``stopExit``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from tradewind.domain import events as ev
+from tradewind.domain.bots import BotStatus
+from tradewind.domain.errors import DomainError
+from tradewind.domain.ids import new_id
+from tradewind.domain.instruments import Instrument
+from tradewind.domain.orders import (
+    AccountId,
+    Fill,
+    FillId,
+    Liquidity,
+    Order,
+    OrderId,
+    PositionId,
+    Side,
+)
+from tradewind.engine import ops as opcodec
+from tradewind.logs import get_logger
+from tradewind.marketdata.resample import resample
+from tradewind.marketdata.timeframes import Timeframe
+from tradewind.store.db import StoreRunner
+from tradewind.store.tables import BotLogRow, BotRow, FillRow, OrderRow
+from tradewind.strategies.accounting import Inventory, shown
+from tradewind.strategies.base import (
+    AmendOrder,
+    Bar,
+    BotFill,
+    CancelOrder,
+    Command,
+    Context,
+    Log,
+    OrderLeg,
+    OrderView,
+    PlaceOrder,
+    SetLeverage,
+    Severity,
+    Signal,
+    StopBot,
+    Strategy,
+    Wake,
+    client_order_id,
+    parse_client_order_id,
+)
+from tradewind.strategies.registry import get_script
+from tradewind.venues.paper.venue import (
+    AmendOp,
+    CancelOp,
+    LeverageOp,
+    Op,
+    OrderRequest,
+    PaperVenue,
+    PlaceOp,
+)
+
+log = get_logger("tradewind.bots")
+
+HISTORY_BARS = 300
+"""Closed bars given to a strategy at start (``ctx.closes``) to seed its indicators."""
+
+# ---- what a runner is told --------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Control:
+    done: asyncio.Future[None] | None = field(default=None, kw_only=True)
+
+
+@dataclass(slots=True)
+class FillIn:
+    fill: Fill
+    client_order_id: str
+    order_done: bool
+
+
+@dataclass(slots=True)
+class TimerIn:
+    ts_ms: int
+    price: Decimal
+
+
+@dataclass(slots=True)
+class BarIn:
+    bar: Bar
+
+
+@dataclass(slots=True)
+class SignalIn(Control):
+    signal: Signal
+
+
+@dataclass(slots=True)
+class StartIn(Control):
+    pass
+
+
+@dataclass(slots=True)
+class ResumeIn(Control):
+    pass
+
+
+@dataclass(slots=True)
+class PauseIn(Control):
+    pass
+
+
+@dataclass(slots=True)
+class SettingsIn(Control):
+    settings: Any
+
+
+@dataclass(slots=True)
+class StopIn(Control):
+    reason: str
+    close_positions: bool
+
+
+@dataclass(slots=True)
+class FinishStopIn(Control):
+    reason: str
+    close_positions: bool
+    status: BotStatus = BotStatus.STOPPED
+
+
+@dataclass(slots=True)
+class ErrorIn:
+    reason: str
+
+
+Item = (
+    FillIn | TimerIn | BarIn | SignalIn | StartIn | ResumeIn | PauseIn | SettingsIn | StopIn
+    | FinishStopIn | ErrorIn
+)  # fmt: skip
+ControlItem = SignalIn | StartIn | ResumeIn | PauseIn | SettingsIn | StopIn
+CONTROL_WHILE_PAUSED = (ResumeIn, StopIn, FinishStopIn, SettingsIn, ErrorIn, PauseIn)
+
+
+@dataclass(frozen=True, slots=True)
+class BotSpec:
+    """What the engine needs of a bot row."""
+
+    id: str
+    user_id: str
+    account_id: str
+    script: str
+    symbol: str
+    settings: dict[str, Any]
+    status: BotStatus
+    state: dict[str, Any]
+    order_seq: int
+    log_seq: int
+    fill_cursor: str | None
+    pending: list[dict[str, Any]]
+    stop_exit: bool
+
+    @classmethod
+    def of(cls, row: BotRow) -> BotSpec:
+        return cls(
+            id=row.id, user_id=row.user_id, account_id=row.account_id, script=row.script,
+            symbol=row.symbol, settings=dict(row.settings), status=BotStatus(row.status),
+            state=dict(row.state or {}), order_seq=row.order_seq, log_seq=row.log_seq,
+            fill_cursor=row.fill_cursor, pending=list(row.pending or []), stop_exit=row.stop_exit,
+        )  # fmt: skip
+
+
+@dataclass(slots=True)
+class Runner:
+    spec: BotSpec
+    instrument: Instrument
+    strategy: Strategy[Any, Any]
+    status: BotStatus
+    seq: int
+    log_seq: int
+    fill_cursor: str | None
+    tags: dict[int, str]
+    book: Inventory
+    queue: deque[Item] = field(default_factory=deque)
+    held: deque[Item] = field(default_factory=deque)
+    """Fills and wake-ups that wait while the bot is paused."""
+    wake: Wake = field(default_factory=Wake)
+    stop_request: StopBot | None = None
+    stopping: bool = False
+    stop_exit: bool = False
+    reason: str | None = None
+    ops: list[Op] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    dirty: bool = False
+    done: list[asyncio.Future[None]] = field(default_factory=list)
+    bar_open: int | None = None
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def account_id(self) -> str:
+        return self.spec.account_id
+
+    @property
+    def symbol(self) -> str:
+        return self.spec.symbol
+
+    def ready(self) -> bool:
+        return bool(self.queue)
+
+    def finished(self) -> bool:
+        return self.status in (BotStatus.STOPPED, BotStatus.ERROR) and not self.queue
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy.snapshot(),
+            "tags": {str(k): v for k, v in self.tags.items()},
+            "book": self.book.model_dump(mode="json"),
+        }
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+class BotEngine:
+    """Runs every bot of one venue (see the module docstring)."""
+
+    def __init__(self, *, venue: PaperVenue, writer: StoreRunner) -> None:
+        self.venue = venue
+        self._writer = writer
+        self._runners: dict[str, Runner] = {}
+        self._by_symbol: dict[str, set[str]] = {}
+        self._cycle = asyncio.Lock()
+        self._work = asyncio.Event()
+        self._bar_starts: dict[tuple[str, str], int] = {}
+        self.cycles = 0
+        venue.listeners.append(self._on_events)
+        venue.price_listeners.append(self._on_prices)
+
+    # ---- what the services call ------------------------------------------------------------
+
+    def is_running(self, bot_id: str) -> bool:
+        return bot_id in self._runners
+
+    def runner(self, bot_id: str) -> Runner | None:
+        return self._runners.get(bot_id)
+
+    async def start(self, spec: BotSpec) -> None:
+        """Start a stopped (or failed) bot: a fresh strategy, ``on_start``."""
+        runner = self._runners.get(spec.id) or self._build(spec, restore=False)
+        await self._tell(runner, StartIn())
+
+    async def pause(self, bot_id: str) -> None:
+        await self._tell(self._get(bot_id), PauseIn())
+
+    async def resume(self, bot_id: str) -> None:
+        await self._tell(self._get(bot_id), ResumeIn())
+
+    async def stop(self, bot_id: str, *, close_positions: bool, reason: str) -> None:
+        await self._tell(self._get(bot_id), StopIn(reason, close_positions))
+
+    async def edited(self, bot_id: str, settings: Any) -> None:
+        """Settings edited while the bot runs."""
+        runner = self._runners.get(bot_id)
+        if runner is not None:
+            await self._tell(runner, SettingsIn(settings))
+
+    async def signal(self, bot_id: str, signal: Signal) -> None:
+        await self._tell(self._get(bot_id), SignalIn(signal))
+
+    def _get(self, bot_id: str) -> Runner:
+        runner = self._runners.get(bot_id)
+        if runner is None:
+            raise DomainError(f"bot {bot_id} is not running")
+        return runner
+
+    async def _tell(self, runner: Runner, item: ControlItem) -> None:
+        item.done = asyncio.get_running_loop().create_future()
+        runner.queue.append(item)
+        self._work.set()
+        await item.done
+
+    # ---- start-up ------------------------------------------------------------------------
+
+    async def load(self) -> int:
+        """Resume every active or paused bot: restore its strategy, run its pending operations
+        again, give it the fills it has not seen. Returns how many bots resumed."""
+
+        def read(
+            session: Session,
+        ) -> tuple[list[BotRow], dict[str, list[tuple[FillRow, OrderRow]]]]:
+            rows = list(session.scalars(select(BotRow).where(
+                BotRow.status.in_((BotStatus.ACTIVE.value, BotStatus.PAUSED.value)),
+                BotRow.deleted_at.is_(None),
+            )))  # fmt: skip
+            missed: dict[str, list[tuple[FillRow, OrderRow]]] = {}
+            for row in rows:
+                stmt = (
+                    select(FillRow, OrderRow)
+                    .join(OrderRow, FillRow.order_id == OrderRow.id)
+                    .where(
+                        OrderRow.account_id == row.account_id,
+                        OrderRow.client_order_id >= f"{row.id}:",
+                        OrderRow.client_order_id < f"{row.id};",
+                    )
+                    .order_by(FillRow.id)
+                )
+                if row.fill_cursor:
+                    stmt = stmt.where(FillRow.id > row.fill_cursor)
+                missed[row.id] = [(f, o) for f, o in session.execute(stmt).all()]
+            session.expunge_all()
+            return rows, missed
+
+        rows, missed = await self._writer.run(read)
+        pending: list[tuple[Runner, list[Op]]] = []
+        for row in rows:
+            spec = BotSpec.of(row)
+            try:
+                runner = self._build(spec, restore=bool(spec.state))
+            except Exception as e:  # a script or settings that no longer load
+                log.exception("bot could not be resumed", bot_id=row.id)
+                await self._mark_failed(row.id, f"could not resume: {e}")
+                continue
+            if not spec.state and spec.status is BotStatus.ACTIVE:
+                runner.queue.append(StartIn())  # died before its first cycle was written
+            for fill_row, order_row in missed[row.id]:
+                fill = Fill(
+                    id=FillId(fill_row.id), order_id=OrderId(fill_row.order_id),
+                    account_id=AccountId(fill_row.account_id), symbol=fill_row.symbol,
+                    side=Side(fill_row.side), amount=fill_row.amount, price=fill_row.price,
+                    fee=fill_row.fee, fee_asset=fill_row.fee_asset,
+                    liquidity=Liquidity(fill_row.liquidity), ts_ms=int(fill_row.ts.timestamp() * 1000),
+                    position_id=PositionId(fill_row.position_id) if fill_row.position_id else None,
+                    realized_pnl=fill_row.realized_pnl,
+                )  # fmt: skip
+                done = order_row.filled >= order_row.amount
+                (runner.held if runner.status is BotStatus.PAUSED else runner.queue).append(
+                    FillIn(fill, order_row.client_order_id or "", done)
+                )
+            ops = [opcodec.load(p) for p in spec.pending]
+            if ops:
+                pending.append((runner, ops))
+            self._log(runner, f"Resumed after a restart ({len(ops)} pending operations, "
+                      f"{len(missed[row.id])} fills to catch up)")  # fmt: skip
+        if pending:
+            results = await self.venue.execute([op for _, ops in pending for op in ops])
+            it = iter(results)
+            for runner, ops in pending:
+                for op in ops:
+                    self._check_result(runner, op, next(it))
+        touched = list(self._runners.values())
+        for runner in touched:
+            runner.dirty = True
+        await self._persist(touched)
+        if any(r.queue for r in touched):
+            self._work.set()
+        return len(rows)
+
+    def _build(self, spec: BotSpec, *, restore: bool) -> Runner:
+        script = get_script(spec.script)
+        instrument = self.venue.instrument(spec.symbol)
+        strategy = script.build(script.parse(spec.settings))
+        state = spec.state if restore else {}
+        if restore and "strategy" in state:
+            strategy.restore(state["strategy"])
+        runner = Runner(
+            spec=spec, instrument=instrument, strategy=strategy, status=spec.status,
+            seq=spec.order_seq, log_seq=spec.log_seq, fill_cursor=spec.fill_cursor,
+            tags={int(k): v for k, v in spec.state.get("tags", {}).items()},
+            book=Inventory.model_validate(spec.state.get("book", {})), stop_exit=spec.stop_exit,
+        )  # fmt: skip
+        if restore and runner.status is BotStatus.ACTIVE:
+            with contextlib.suppress(Exception):
+                runner.wake = strategy.wake(self._context(runner))
+        self._runners[spec.id] = runner
+        self._by_symbol.setdefault(spec.symbol, set()).add(spec.id)
+        return runner
+
+    # ---- the loop ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Work whenever something is queued (the service's background task)."""
+        while True:
+            await self._work.wait()
+            self._work.clear()
+            try:
+                while await self.step():
+                    pass
+            except Exception:
+                log.exception("bot engine cycle failed")
+                await asyncio.sleep(0.1)
+                self._work.set()
+
+    async def settle(self, max_cycles: int = 10_000) -> int:
+        """Run cycles until no bot has anything queued (tests, benchmarks)."""
+        cycles = 0
+        while cycles < max_cycles and await self.step():
+            cycles += 1
+        return cycles
+
+    async def step(self) -> bool:
+        """One cycle; False when there was nothing to do."""
+        async with self._cycle:
+            ready = [r for r in self._runners.values() if r.ready()]
+            if not ready:
+                return False
+            self.cycles += 1
+            now = self.venue.now_ms()
+            for runner in ready:
+                item = runner.queue.popleft()
+                if isinstance(item, Control) and item.done is not None:
+                    runner.done.append(item.done)
+                try:
+                    self._handle(runner, item, now)
+                except Exception as e:
+                    log.exception("bot failed", bot_id=runner.id)
+                    self._fail(runner, f"{type(e).__name__}: {e}")
+                runner.dirty = True
+            await self._persist(ready)
+            with_ops = [r for r in ready if r.ops]
+            if with_ops:
+                batch = [(r, op) for r in with_ops for op in r.ops]
+                for r in with_ops:
+                    r.ops = []
+                try:
+                    results = await self.venue.execute([op for _, op in batch])
+                except DomainError as e:  # the venue is down: pending stays, retried later
+                    log.warning("bot operations not run", error=str(e))
+                    for r in with_ops:
+                        r.queue.appendleft(ErrorIn(f"venue unavailable: {e.message}"))
+                else:
+                    for (r, op), result in zip(batch, results, strict=True):
+                        self._check_result(r, op, result)
+                    await self._clear_pending(with_ops)
+            for runner in ready:
+                # a caller waits until what it asked for has settled: a stop (or a failure)
+                # under way answers when the bot has stopped
+                if not any(isinstance(i, (FinishStopIn, ErrorIn)) for i in runner.queue):
+                    for future in runner.done:
+                        if not future.done():
+                            future.set_result(None)
+                    runner.done = []
+                if runner.finished():
+                    self._drop(runner)
+            return True
+
+    def _drop(self, runner: Runner) -> None:
+        self._runners.pop(runner.id, None)
+        ids = self._by_symbol.get(runner.symbol)
+        if ids is not None:
+            ids.discard(runner.id)
+
+    # ---- one item ------------------------------------------------------------------------
+
+    def _handle(self, r: Runner, item: Item, now: int) -> None:
+        strategy = r.strategy
+        if r.status is BotStatus.PAUSED and not isinstance(item, CONTROL_WHILE_PAUSED):
+            r.held.append(item)
+            return
+        commands: list[Command] = []
+        allow = r.status is BotStatus.ACTIVE and r.stop_request is None and not r.stopping
+        if isinstance(item, FillIn):
+            fill = item.fill
+            if r.fill_cursor is not None and fill.id <= r.fill_cursor:
+                return  # already given (a restart's catch-up met the live one)
+            r.fill_cursor = fill.id
+            key = parse_client_order_id(item.client_order_id)
+            tag = r.tags.get(key.seq, "") if key else ""
+            bot_fill = BotFill(
+                tag=tag, leg=key.leg if key else OrderLeg.ORDER,
+                client_order_id=item.client_order_id, side=fill.side, amount=fill.amount,
+                price=fill.price, fee=fill.fee, fee_asset=fill.fee_asset, ts_ms=fill.ts_ms,
+                order_done=item.order_done, realized_pnl=fill.realized_pnl,
+                position_id=fill.position_id, generation=key.generation if key else 0,
+            )  # fmt: skip
+            quote_fee = fill.fee if fill.fee_asset != r.instrument.base else fill.fee * fill.price
+            r.book.apply(fill.side, fill.amount, fill.price, quote_fee, r.instrument.contract_size)
+            verb = "Bought" if fill.side is Side.BUY else "Sold"
+            self._log(r, f"{verb} {shown(fill.amount)} {r.instrument.base} at {shown(fill.price)} "
+                      f"({tag or 'order'})", Severity.TRADE)  # fmt: skip
+            commands = strategy.on_fill(bot_fill, self._context(r, now))
+        elif isinstance(item, TimerIn):
+            if not allow:
+                return
+            commands = strategy.on_timer(item.ts_ms, self._context(r, item.ts_ms, item.price))
+        elif isinstance(item, BarIn):
+            if not allow:
+                return
+            commands = strategy.on_bar(item.bar, self._context(r, now))
+        elif isinstance(item, SignalIn):
+            if not allow:
+                self._log(r, "Signal ignored: the bot is not active", Severity.WARNING)
+                return
+            commands = strategy.on_signal(item.signal, self._context(r, now))
+        elif isinstance(item, StartIn):
+            script = get_script(r.spec.script)
+            r.strategy = strategy = script.build(script.parse(r.spec.settings))
+            r.status, r.reason, r.stop_request, r.stopping = BotStatus.ACTIVE, None, None, False
+            r.held.clear()
+            r.bar_open = None
+            self._log(r, "Bot started")
+            allow = True
+            commands = strategy.on_start(self._context(r, now, closes=self._history(r, now)))
+        elif isinstance(item, PauseIn):
+            if r.status is BotStatus.ACTIVE:
+                r.status = BotStatus.PAUSED
+                self._log(r, "Bot paused: open orders stay, nothing new is placed")
+            return
+        elif isinstance(item, ResumeIn):
+            if r.status is BotStatus.PAUSED:
+                r.status = BotStatus.ACTIVE
+                r.queue.extendleft(reversed(r.held))
+                r.held.clear()
+                self._log(r, "Bot resumed")
+                r.wake = strategy.wake(self._context(r, now))
+            return
+        elif isinstance(item, SettingsIn):
+            commands = strategy.on_settings(item.settings, self._context(
+                r, now, closes=self._history(r, now)))  # fmt: skip
+            r.bar_open = None
+            self._log(r, "Settings changed")
+        elif isinstance(item, StopIn):
+            if r.status is BotStatus.PAUSED:  # the fills it held still reach its books
+                r.status = BotStatus.ACTIVE
+                r.queue.extendleft(reversed(r.held))
+                r.held.clear()
+            self._begin_stop(r, StopBot(item.reason, item.close_positions))
+            return
+        elif isinstance(item, FinishStopIn):
+            r.stopping = False
+            close = item.close_positions
+            found = strategy.on_stop(self._context(r, now), close)
+            r.status, r.reason = item.status, item.reason
+            self._log(r, f"Bot stopped: {item.reason}" if item.status is BotStatus.STOPPED
+                      else f"Bot failed: {item.reason}",
+                      Severity.INFO if item.status is BotStatus.STOPPED else Severity.ERROR)  # fmt: skip
+            if item.status is BotStatus.STOPPED:
+                self._plan(r, [c for c in found if not isinstance(c, StopBot)], now, allow=True)
+            r.wake = Wake()
+            return
+        elif isinstance(item, ErrorIn):
+            self._fail(r, item.reason)
+            return
+        self._plan(r, commands, now, allow=allow)
+        if (
+            r.stop_request is not None
+            and not r.stopping
+            and not any(isinstance(i, FillIn) for i in r.queue)
+        ):
+            self._begin_stop(r, r.stop_request)
+        if r.status is BotStatus.ACTIVE and not r.stopping:
+            r.wake = strategy.wake(self._context(r, now))
+
+    def _begin_stop(
+        self, r: Runner, request: StopBot, status: BotStatus = BotStatus.STOPPED
+    ) -> None:
+        """Cancel the bot's open orders now; ``on_stop`` runs in the next cycle, once the
+        cancels are done (its context then shows what they freed)."""
+        r.stop_request, r.stopping, r.stop_exit = None, True, request.close_positions
+        r.wake = Wake()
+        for order in self._open_orders(r):
+            r.ops.append(CancelOp(r.account_id, order.id, "bot stopped"))
+        r.queue.append(FinishStopIn(request.reason, request.close_positions, status))
+
+    def _fail(self, r: Runner, reason: str) -> None:
+        self._log(r, f"Error: {reason}", Severity.ERROR)
+        r.queue.clear()
+        r.held.clear()
+        r.ops = [op for op in r.ops if not isinstance(op, PlaceOp)]
+        r.stop_request = None
+        self._begin_stop(r, StopBot(reason, False), BotStatus.ERROR)
+
+    def _plan(self, r: Runner, commands: Iterable[Command], now: int, *, allow: bool) -> None:
+        """Turn commands into venue operations (``r.ops``) and log lines."""
+        for command in commands:
+            if isinstance(command, Log):
+                self._log(r, command.message, command.severity, command.color)
+                continue
+            if not allow or r.stop_request is not None:
+                continue
+            if isinstance(command, PlaceOrder):
+                r.seq += 1
+                r.tags[r.seq] = command.tag
+                group = None if command.oco_group is None else f"{r.id}:{command.oco_group}"
+                r.ops.append(PlaceOp(r.account_id, OrderRequest(
+                    symbol=command.symbol, side=command.side, type=command.type,
+                    amount=command.amount, price=command.price, stop_price=command.stop_price,
+                    client_order_id=client_order_id(r.id, r.seq), reduce_only=command.reduce_only,
+                    role=command.role, rearm=command.rearm, bracket=command.bracket,
+                    trailing=command.trailing, oco_group=group,
+                )))  # fmt: skip
+            elif isinstance(command, CancelOrder):
+                for order in self._open_orders(r):
+                    if command.client_order_id in (None, order.client_order_id) and (
+                        command.tag in (None, self._tag(r, order))
+                    ):
+                        r.ops.append(CancelOp(r.account_id, order.id, "cancelled by the bot"))
+            elif isinstance(command, AmendOrder):
+                for order in self._open_orders(r):
+                    key = parse_client_order_id(order.client_order_id)
+                    leg = key.leg if key else OrderLeg.ORDER
+                    if self._tag(r, order) == command.tag and leg in (
+                        OrderLeg.ORDER,
+                        OrderLeg.REARM,
+                    ):
+                        r.ops.append(AmendOp(
+                            r.account_id, order.id, price=command.price,
+                            stop_price=command.stop_price, amount=command.amount,
+                        ))  # fmt: skip
+            elif isinstance(command, SetLeverage):
+                r.ops.append(LeverageOp(r.account_id, r.symbol, command.leverage))
+            elif isinstance(command, StopBot):
+                r.stop_request = command
+
+    def _check_result(self, r: Runner, op: Op, result: Any) -> None:
+        if result.error is None:
+            return
+        if isinstance(op, CancelOp):
+            return
+        what = "order" if isinstance(op, PlaceOp) else "change"
+        r.queue.appendleft(ErrorIn(f"{what} refused: {result.error.message}"))
+        self._work.set()
+
+    # ---- what the strategy sees ---------------------------------------------------------------
+
+    def _open_orders(self, r: Runner) -> list[Order]:
+        prefix = f"{r.id}:"
+        return [
+            o
+            for o in self.venue.engine.open_orders(AccountId(r.account_id), r.symbol)
+            if o.client_order_id is not None and o.client_order_id.startswith(prefix)
+        ]
+
+    def _tag(self, r: Runner, order: Order) -> str:
+        key = parse_client_order_id(order.client_order_id)
+        return r.tags.get(key.seq, "") if key else ""
+
+    def _context(
+        self, r: Runner, now: int | None = None, price: Decimal | None = None,
+        closes: tuple[float, ...] = (),
+    ) -> Context:  # fmt: skip
+        account = AccountId(r.account_id)
+        if price is None:
+            price = self.venue.mark(r.symbol)
+            if price is None:
+                raise DomainError(f"no price for {r.symbol} yet")
+        position = next(
+            (p for p in self.venue.ledger.positions(account) if p.symbol == r.symbol), None
+        )
+        return Context(
+            bot_id=r.id, instrument=r.instrument,
+            now_ms=self.venue.now_ms() if now is None else now, price=price,
+            balances={a: b.free for a, b in self.venue.ledger.balances(account).items()},
+            position=None if position is None else dataclasses.replace(position),
+            open_orders=tuple(OrderView.of(o, self._tag(r, o)) for o in self._open_orders(r)),
+            closes=closes,
+        )  # fmt: skip
+
+    def _history(self, r: Runner, now: int) -> tuple[float, ...]:
+        timeframe = r.strategy.timeframe
+        feed = self.venue.feeds.get(r.symbol)
+        if timeframe is None or feed is None:
+            return ()
+        tf = Timeframe(timeframe)
+        end = tf.floor(now)
+        try:
+            bars = resample(feed.candles_between(end - tf.ms * HISTORY_BARS, end), tf)
+        except Exception:
+            return ()
+        return tuple(float(c) for c, t in zip(bars.close, bars.ts, strict=True) if t + tf.ms <= end)
+
+    # ---- market data in ------------------------------------------------------------------
+
+    def _on_events(self, events: Sequence[ev.Event]) -> None:
+        """The venue committed these: queue the bots' fills (and refusals of their programs)."""
+        for event in events:
+            if isinstance(event, ev.OrderFilled):
+                order = event.order
+                runner = self._runner_of(order)
+                if runner is not None:
+                    runner.queue.append(
+                        FillIn(event.fill, order.client_order_id or "", order.remaining <= 0)
+                    )
+                    self._work.set()
+            elif isinstance(event, ev.OrderRejected):
+                runner = self._runner_of(event.order)
+                if runner is not None:
+                    runner.queue.append(ErrorIn(f"order refused: {event.reason}"))
+                    self._work.set()
+
+    def _runner_of(self, order: Order) -> Runner | None:
+        key = parse_client_order_id(order.client_order_id)
+        if key is None:
+            return None
+        runner = self._runners.get(key.bot_id)
+        if runner is None or runner.account_id != order.account_id:
+            return None
+        return runner
+
+    def _on_prices(self, symbol: str, path: Sequence[tuple[int, Decimal]]) -> None:
+        """A tick: wake the bots whose ``wake()`` is due along the path; close bars."""
+        ids = self._by_symbol.get(symbol)
+        if not ids or not path:
+            return
+        instrument = self.venue.instruments[symbol]
+        points = [(t, instrument.round_price(p)) for t, p in path]
+        now = points[-1][0]
+        timeframes: dict[str, list[Runner]] = {}
+        for bot_id in ids:
+            r = self._runners[bot_id]
+            if r.status is not BotStatus.ACTIVE or r.stopping:
+                continue
+            timeframe = r.strategy.timeframe
+            if timeframe is not None:
+                timeframes.setdefault(timeframe, []).append(r)
+            wake = r.wake
+            if wake.below is None and wake.above is None and wake.at_ms is None:
+                continue
+            if any(isinstance(i, TimerIn) for i in r.queue):
+                continue
+            hit = wake.first_hit(points)
+            if hit is not None:
+                r.queue.append(TimerIn(hit[1][0], hit[1][1]))
+                self._work.set()
+        for timeframe, runners in timeframes.items():
+            self._close_bars(symbol, timeframe, now, runners)
+
+    def _close_bars(self, symbol: str, timeframe: str, now: int, runners: list[Runner]) -> None:
+        tf = Timeframe(timeframe)
+        current = tf.floor(now)
+        key = (symbol, timeframe)
+        opened = self._bar_starts.get(key)
+        self._bar_starts[key] = current
+        if opened is None or current <= opened:
+            return
+        feed = self.venue.feeds[symbol]
+        bars = resample(feed.candles_between(opened, current), tf)
+        for i in range(len(bars)):
+            start = int(bars.ts[i])
+            if start + tf.ms > current:
+                continue
+            bar = Bar(start, float(bars.open[i]), float(bars.high[i]), float(bars.low[i]),
+                      float(bars.close[i]), float(bars.volume[i]), timeframe)  # fmt: skip
+            for r in runners:
+                r.queue.append(BarIn(bar))
+        self._work.set()
+
+    # ---- persistence ---------------------------------------------------------------------
+
+    def _log(
+        self, r: Runner, message: str, severity: Severity = Severity.INFO, color: str | None = None
+    ) -> None:
+        r.log_seq += 1
+        r.logs.append({
+            "id": new_id("log"), "bot_id": r.id, "line": r.log_seq,
+            "ts": _dt(self.venue.now_ms()), "severity": severity.value, "color": color,
+            "message": message,
+        })  # fmt: skip
+
+    async def _persist(self, runners: Sequence[Runner]) -> None:
+        touched = [r for r in runners if r.dirty]
+        if not touched:
+            return
+        now = _dt(self.venue.now_ms())
+        updates = [
+            {
+                "b_id": r.id, "state": r.snapshot(), "order_seq": r.seq, "log_seq": r.log_seq,
+                "fill_cursor": r.fill_cursor, "pending": [opcodec.dump(op) for op in r.ops],
+                "status": r.status.value, "status_reason": r.reason, "stop_exit": r.stop_exit,
+                "realized_pnl": r.book.realized - r.book.fees, "updated_at": now,
+            }
+            for r in touched
+        ]  # fmt: skip
+        logs = [line for r in touched for line in r.logs]
+        for r in touched:
+            r.logs, r.dirty = [], False
+        await self._writer.run(lambda session: _write(session, updates, logs))
+
+    async def _clear_pending(self, runners: Sequence[Runner]) -> None:
+        ids = [{"b_id": r.id, "pending": [opcodec.dump(op) for op in r.ops]} for r in runners]
+        await self._writer.run(lambda session: _clear(session, ids))
+
+    async def _mark_failed(self, bot_id: str, reason: str) -> None:
+        def work(session: Session) -> None:
+            session.execute(
+                update(BotRow)
+                .where(BotRow.id == bot_id)
+                .values(status=BotStatus.ERROR.value, status_reason=reason[:500])
+            )
+
+        await self._writer.run(work)
+
+
+_BOTS = cast(Table, BotRow.__table__)
+_UPDATE = (
+    update(_BOTS)
+    .where(_BOTS.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("state"), order_seq=bindparam("order_seq"), log_seq=bindparam("log_seq"),
+        fill_cursor=bindparam("fill_cursor"), pending=bindparam("pending"),
+        status=bindparam("status"), status_reason=bindparam("status_reason"),
+        stop_exit=bindparam("stop_exit"), realized_pnl=bindparam("realized_pnl"),
+        updated_at=bindparam("updated_at"),
+    )
+)  # fmt: skip
+_CLEAR = update(_BOTS).where(_BOTS.c.id == bindparam("b_id")).values(pending=bindparam("pending"))
+
+
+def _write(session: Session, updates: list[dict[str, Any]], logs: list[dict[str, Any]]) -> None:
+    session.execute(_UPDATE, updates)
+    if logs:
+        session.execute(insert(cast(Table, BotLogRow.__table__)), logs)
+
+
+def _clear(session: Session, ids: list[dict[str, Any]]) -> None:
+    session.execute(_CLEAR, ids)
