@@ -16,6 +16,7 @@ _STATUS = {
     "missing_credentials": 401,
     "unauthenticated": 401,
     "validation_error": 400,
+    "invalid_settings": 400,
     "invalid_order": 400,
 }
 

@@ -8,15 +8,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
 
 from tradewind.api.deps import RuntimeDep, SessionDep, require_scope
 from tradewind.api.dialects.haas.envelope import ok
 from tradewind.domain.accounts import Role, Scope
-from tradewind.domain.errors import Forbidden, ValidationFailed
+from tradewind.domain.bots import BotStatus
+from tradewind.domain.errors import Conflict, Forbidden, ValidationFailed
 from tradewind.domain.instruments import Instrument, InstrumentKind
 from tradewind.services import accounts, trading
 from tradewind.services.api_keys import Principal
-from tradewind.store.tables import UserRow
+from tradewind.services.pagination import decode_cursor
+from tradewind.store.tables import BotRow, UserRow
 
 router = APIRouter(prefix="/compat/haas", tags=["dialect: haas"])
 
@@ -43,6 +46,26 @@ class Body(BaseModel):
 class PageRequest(Body):
     limit: int = -1
     next_page_id: str | None = Field(default=None, alias="nextPageId")
+
+
+def page_args(body: PageRequest) -> tuple[int, str | None]:
+    """The page size (``-1`` is the default) and the cursor (``""`` is none), checked here so
+    a bad one is refused naming the document's field."""
+    limit = DEFAULT_PAGE if body.limit == -1 else body.limit
+    if not 1 <= limit <= DEFAULT_PAGE:
+        raise ValidationFailed(
+            "invalid limit", details=[{"field": "limit", "message": f"1 to {DEFAULT_PAGE}, or -1"}]
+        )
+    cursor = body.next_page_id or None
+    if cursor is not None:
+        try:
+            decode_cursor(cursor)
+        except ValidationFailed:
+            raise ValidationFailed(
+                "invalid nextPageId",
+                details=[{"field": "nextPageId", "message": "not a nextPageId from this API"}],
+            ) from None
+    return limit, cursor
 
 
 class UserRef(Body):
@@ -84,10 +107,24 @@ def market(i: Instrument, now_s: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
+async def bot_counts(session: SessionDep, user_id: str) -> dict[str, int]:
+    """The user's live bots by status."""
+    stmt = (
+        select(BotRow.status, func.count())
+        .where(BotRow.user_id == user_id, BotRow.deleted_at.is_(None))
+        .group_by(BotRow.status)
+    )
+    return {status: int(n) for status, n in (await session.execute(stmt)).all()}
+
+
 async def _user_view(session: SessionDep, row: UserRow) -> dict[str, Any]:
+    counts = await bot_counts(session, row.id)
+    active = counts.get(BotStatus.ACTIVE.value, 0)
     return {
         "userId": row.id, "exchangeId": PAPER_ID, "exchangeUserId": row.exchange_user_id,
-        "createdAt": int(row.created_at.timestamp()), "botsStarted": 0, "botsActive": 0,
+        "createdAt": int(row.created_at.timestamp()),
+        # started: running now, paused included; active: running and trading
+        "botsStarted": active + counts.get(BotStatus.PAUSED.value, 0), "botsActive": active,
     }  # fmt: skip
 
 
@@ -104,14 +141,8 @@ async def markets(principal: Partner, runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.post("/users/list", summary="The partner's users, paginated (limit, nextPageId)")
 async def list_users(body: PageRequest, principal: Partner, session: SessionDep) -> dict[str, Any]:
-    limit = DEFAULT_PAGE if body.limit == -1 else body.limit
-    if not 1 <= limit <= DEFAULT_PAGE:
-        raise ValidationFailed(
-            "invalid limit", details=[{"field": "limit", "message": f"1 to {DEFAULT_PAGE}, or -1"}]
-        )
-    page = await accounts.managed_users(
-        session, principal.user_id, min(limit, DEFAULT_PAGE), body.next_page_id or None
-    )
+    limit, cursor = page_args(body)
+    page = await accounts.managed_users(session, principal.user_id, limit, cursor)
     items = [await _user_view(session, r) for r in page.items]
     return ok({"items": items, "nextPageId": page.next_cursor})
 
@@ -149,6 +180,12 @@ async def delete_user(
     body: UserRef, principal: Partner, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     await accounts.get_managed_user(session, principal.user_id, body.user_id)
+    counts = await bot_counts(session, body.user_id)
+    running = counts.get(BotStatus.ACTIVE.value, 0) + counts.get(BotStatus.PAUSED.value, 0)
+    if running:
+        raise Conflict(
+            f"the user has {running} active bot(s); stop and delete its bots before deleting it"
+        )
     await trading.close_user_accounts(session, runtime.venues, body.user_id)
     await accounts.delete_managed_user(session, principal.user_id, body.user_id)
     return ok(True)
