@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from tradewind import __version__
 from tradewind.api import health, ws
+from tradewind.api.dialects.haas import bots as haas_bots
 from tradewind.api.dialects.haas import envelope as haas_envelope
 from tradewind.api.dialects.haas import routes as haas_routes
 from tradewind.api.dialects.haas import scripts as haas_scripts
@@ -147,5 +148,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(trynquant_routes.router)
     app.include_router(haas_routes.router)
     app.include_router(haas_scripts.router)
+    app.include_router(haas_bots.router)
     app.include_router(ws.router)
     return app
