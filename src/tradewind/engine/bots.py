@@ -265,7 +265,10 @@ class BotEngine:
         self.venue = venue
         self._writer = writer
         self._runners: dict[str, Runner] = {}
-        self._by_symbol: dict[str, set[str]] = {}
+        self._watching: dict[str, dict[str, None]] = {}
+        """symbol -> bots to visit on its ticks (see ``_set_wake``)"""
+        self._ready: dict[str, None] = {}
+        """Bots with something queued, in the order they got it."""
         self._cycle = asyncio.Lock()
         self._work = asyncio.Event()
         self._bar_starts: dict[tuple[str, str], int] = {}
@@ -313,7 +316,7 @@ class BotEngine:
     async def _tell(self, runner: Runner, item: ControlItem) -> None:
         item.done = asyncio.get_running_loop().create_future()
         runner.queue.append(item)
-        self._work.set()
+        self._queued(runner)
         await item.done
 
     # ---- start-up ------------------------------------------------------------------------
@@ -388,8 +391,9 @@ class BotEngine:
         for runner in touched:
             runner.dirty = True
         await self._persist(touched)
-        if any(r.queue for r in touched):
-            self._work.set()
+        for runner in touched:
+            if runner.queue:
+                self._queued(runner)
         return len(rows)
 
     def _build(self, spec: BotSpec, *, restore: bool) -> Runner:
@@ -405,11 +409,10 @@ class BotEngine:
             tags={int(k): v for k, v in spec.state.get("tags", {}).items()},
             book=Inventory.model_validate(spec.state.get("book", {})), stop_exit=spec.stop_exit,
         )  # fmt: skip
+        self._runners[spec.id] = runner
         if restore and runner.status is BotStatus.ACTIVE:
             with contextlib.suppress(Exception):
-                runner.wake = strategy.wake(self._context(runner))
-        self._runners[spec.id] = runner
-        self._by_symbol.setdefault(spec.symbol, set()).add(spec.id)
+                self._set_wake(runner, strategy.wake(self._context(runner)))
         return runner
 
     # ---- the loop ------------------------------------------------------------------------
@@ -437,7 +440,9 @@ class BotEngine:
     async def step(self) -> bool:
         """One cycle; False when there was nothing to do."""
         async with self._cycle:
-            ready = [r for r in self._runners.values() if r.ready()]
+            ids = list(self._ready)
+            self._ready.clear()
+            ready = [r for i in ids if (r := self._runners.get(i)) is not None and r.ready()]
             if not ready:
                 return False
             self.cycles += 1
@@ -464,6 +469,7 @@ class BotEngine:
                     log.warning("bot operations not run", error=str(e))
                     for r in with_ops:
                         r.queue.appendleft(ErrorIn(f"venue unavailable: {e.message}"))
+                        self._queued(r)
                 else:
                     for (r, op), result in zip(batch, results, strict=True):
                         self._check_result(r, op, result)
@@ -478,13 +484,32 @@ class BotEngine:
                     runner.done = []
                 if runner.finished():
                     self._drop(runner)
+                elif runner.queue:
+                    self._ready[runner.id] = None
             return True
 
     def _drop(self, runner: Runner) -> None:
         self._runners.pop(runner.id, None)
-        ids = self._by_symbol.get(runner.symbol)
-        if ids is not None:
-            ids.discard(runner.id)
+        self._watching.get(runner.symbol, {}).pop(runner.id, None)
+
+    def _set_wake(self, r: Runner, wake: Wake) -> None:
+        """Remember what would wake the bot; ticks visit only bots that wait for a price, a
+        time or a bar (a grid that only waits for its fills costs a tick nothing)."""
+        r.wake = wake
+        watching = self._watching.setdefault(r.symbol, {})
+        if (
+            wake.below is not None
+            or wake.above is not None
+            or wake.at_ms is not None
+            or r.strategy.timeframe is not None
+        ):
+            watching[r.id] = None
+        else:
+            watching.pop(r.id, None)
+
+    def _queued(self, r: Runner) -> None:
+        self._ready[r.id] = None
+        self._work.set()
 
     # ---- one item ------------------------------------------------------------------------
 
@@ -514,20 +539,24 @@ class BotEngine:
             verb = "Bought" if fill.side is Side.BUY else "Sold"
             self._log(r, f"{verb} {shown(fill.amount)} {r.instrument.base} at {shown(fill.price)} "
                       f"({tag or 'order'})", Severity.TRADE)  # fmt: skip
-            commands = strategy.on_fill(bot_fill, self._context(r, now))
+            ctx = self._context(r, now)
+            commands = strategy.on_fill(bot_fill, ctx)
         elif isinstance(item, TimerIn):
             if not allow:
                 return
-            commands = strategy.on_timer(item.ts_ms, self._context(r, item.ts_ms, item.price))
+            ctx = self._context(r, item.ts_ms, item.price)
+            commands = strategy.on_timer(item.ts_ms, ctx)
         elif isinstance(item, BarIn):
             if not allow:
                 return
-            commands = strategy.on_bar(item.bar, self._context(r, now))
+            ctx = self._context(r, now)
+            commands = strategy.on_bar(item.bar, ctx)
         elif isinstance(item, SignalIn):
             if not allow:
                 self._log(r, "Signal ignored: the bot is not active", Severity.WARNING)
                 return
-            commands = strategy.on_signal(item.signal, self._context(r, now))
+            ctx = self._context(r, now)
+            commands = strategy.on_signal(item.signal, ctx)
         elif isinstance(item, StartIn):
             script = get_script(r.spec.script)
             r.strategy = strategy = script.build(script.parse(r.spec.settings))
@@ -536,7 +565,8 @@ class BotEngine:
             r.bar_open = None
             self._log(r, "Bot started")
             allow = True
-            commands = strategy.on_start(self._context(r, now, closes=self._history(r, now)))
+            ctx = self._context(r, now, closes=self._history(r, now))
+            commands = strategy.on_start(ctx)
         elif isinstance(item, PauseIn):
             if r.status is BotStatus.ACTIVE:
                 r.status = BotStatus.PAUSED
@@ -548,11 +578,11 @@ class BotEngine:
                 r.queue.extendleft(reversed(r.held))
                 r.held.clear()
                 self._log(r, "Bot resumed")
-                r.wake = strategy.wake(self._context(r, now))
+                self._set_wake(r, strategy.wake(self._context(r, now)))
             return
         elif isinstance(item, SettingsIn):
-            commands = strategy.on_settings(item.settings, self._context(
-                r, now, closes=self._history(r, now)))  # fmt: skip
+            ctx = self._context(r, now, closes=self._history(r, now))
+            commands = strategy.on_settings(item.settings, ctx)
             r.bar_open = None
             self._log(r, "Settings changed")
         elif isinstance(item, StopIn):
@@ -572,7 +602,7 @@ class BotEngine:
                       Severity.INFO if item.status is BotStatus.STOPPED else Severity.ERROR)  # fmt: skip
             if item.status is BotStatus.STOPPED:
                 self._plan(r, [c for c in found if not isinstance(c, StopBot)], now, allow=True)
-            r.wake = Wake()
+            self._set_wake(r, Wake())
             return
         elif isinstance(item, ErrorIn):
             self._fail(r, item.reason)
@@ -585,7 +615,7 @@ class BotEngine:
         ):
             self._begin_stop(r, r.stop_request)
         if r.status is BotStatus.ACTIVE and not r.stopping:
-            r.wake = strategy.wake(self._context(r, now))
+            self._set_wake(r, strategy.wake(ctx))
 
     def _begin_stop(
         self, r: Runner, request: StopBot, status: BotStatus = BotStatus.STOPPED
@@ -593,7 +623,7 @@ class BotEngine:
         """Cancel the bot's open orders now; ``on_stop`` runs in the next cycle, once the
         cancels are done (its context then shows what they freed)."""
         r.stop_request, r.stopping, r.stop_exit = None, True, request.close_positions
-        r.wake = Wake()
+        self._set_wake(r, Wake())
         for order in self._open_orders(r):
             r.ops.append(CancelOp(r.account_id, order.id, "bot stopped"))
         r.queue.append(FinishStopIn(request.reason, request.close_positions, status))
@@ -655,7 +685,7 @@ class BotEngine:
             return
         what = "order" if isinstance(op, PlaceOp) else "change"
         r.queue.appendleft(ErrorIn(f"{what} refused: {result.error.message}"))
-        self._work.set()
+        self._queued(r)
 
     # ---- what the strategy sees ---------------------------------------------------------------
 
@@ -717,12 +747,12 @@ class BotEngine:
                     runner.queue.append(
                         FillIn(event.fill, order.client_order_id or "", order.remaining <= 0)
                     )
-                    self._work.set()
+                    self._queued(runner)
             elif isinstance(event, ev.OrderRejected):
                 runner = self._runner_of(event.order)
                 if runner is not None:
                     runner.queue.append(ErrorIn(f"order refused: {event.reason}"))
-                    self._work.set()
+                    self._queued(runner)
 
     def _runner_of(self, order: Order) -> Runner | None:
         key = parse_client_order_id(order.client_order_id)
@@ -735,14 +765,14 @@ class BotEngine:
 
     def _on_prices(self, symbol: str, path: Sequence[tuple[int, Decimal]]) -> None:
         """A tick: wake the bots whose ``wake()`` is due along the path; close bars."""
-        ids = self._by_symbol.get(symbol)
+        ids = self._watching.get(symbol)
         if not ids or not path:
             return
         instrument = self.venue.instruments[symbol]
         points = [(t, instrument.round_price(p)) for t, p in path]
         now = points[-1][0]
         timeframes: dict[str, list[Runner]] = {}
-        for bot_id in ids:
+        for bot_id in list(ids):
             r = self._runners[bot_id]
             if r.status is not BotStatus.ACTIVE or r.stopping:
                 continue
@@ -757,7 +787,7 @@ class BotEngine:
             hit = wake.first_hit(points)
             if hit is not None:
                 r.queue.append(TimerIn(hit[1][0], hit[1][1]))
-                self._work.set()
+                self._queued(r)
         for timeframe, runners in timeframes.items():
             self._close_bars(symbol, timeframe, now, runners)
 
@@ -779,7 +809,7 @@ class BotEngine:
                       float(bars.close[i]), float(bars.volume[i]), timeframe)  # fmt: skip
             for r in runners:
                 r.queue.append(BarIn(bar))
-        self._work.set()
+                self._queued(r)
 
     # ---- persistence ---------------------------------------------------------------------
 

@@ -177,12 +177,12 @@ class MatchingEngine:
         self, account_id: AccountId | None = None, symbol: str | None = None
     ) -> list[Order]:
         """Open orders in arrival order (the live objects: read them, do not change them)."""
-        return [
-            o
-            for o in self._open.orders.values()
-            if (account_id is None or o.account_id == account_id)
-            and (symbol is None or o.symbol == symbol)
-        ]
+        if account_id is not None:
+            orders = self._open.orders
+            found = [orders[i] for i in self._open.by_account.get(account_id, ())]
+        else:
+            found = list(self._open.orders.values())
+        return found if symbol is None else [o for o in found if o.symbol == symbol]
 
     def get(self, order_id: OrderId) -> Order | None:
         """The open order with this id; finished orders are not kept (their events were)."""

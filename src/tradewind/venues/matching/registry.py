@@ -22,12 +22,15 @@ class OpenOrders:
         self._trailing: dict[str, dict[OrderId, None]] = {}
         self._oco: dict[str, dict[OrderId, None]] = {}
         self._reducing: dict[tuple[AccountId, str], dict[OrderId, None]] = {}
+        self.by_account: dict[AccountId, dict[OrderId, None]] = {}
+        """Each account's open orders, in arrival order."""
 
     def __contains__(self, order_id: OrderId) -> bool:
         return order_id in self.orders
 
     def register(self, order: Order) -> None:
         self.orders[order.id] = order
+        self.by_account.setdefault(order.account_id, {})[order.id] = None
         self._seq[order.id] = self._next_seq
         self._next_seq += 1
         if order.oco_group is not None:
@@ -61,6 +64,7 @@ class OpenOrders:
         if self.orders.pop(order.id, None) is None:
             return
         del self._seq[order.id]
+        _discard(self.by_account, order.account_id, order.id)
         self.triggered(order)
         if order.oco_group is not None:
             _discard(self._oco, order.oco_group, order.id)
