@@ -273,7 +273,8 @@ class BotLogRow(Base):
     line: Mapped[int] = mapped_column(BigInteger)
     ts: Mapped[datetime] = mapped_column(UTCDateTime())
     severity: Mapped[str] = mapped_column(String(16))
-    color: Mapped[str | None] = mapped_column(String(16))
+    color: Mapped[str | None] = mapped_column(String(64))
+    """A CSS colour, as HaasOnline shows them: ``rgba(128, 128, 128, 1.00)``."""
     message: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("bot_id", "line", name="uq_bot_logs_bot_id_line"),)

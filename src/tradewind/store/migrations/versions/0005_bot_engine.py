@@ -1,5 +1,5 @@
 """bot engine: each bot's pending venue operations, fill cursor, log counter and stop-exit flag;
-per-symbol leverage on trading accounts
+per-symbol leverage on trading accounts; bot log colours as long as a CSS rgba()
 
 Revision ID: 0005
 Revises: 0004
@@ -27,9 +27,13 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("trading_accounts") as batch:
         batch.add_column(sa.Column("leverages", sa.JSON(), nullable=False, server_default="{}"))
+    with op.batch_alter_table("bot_logs") as batch:
+        batch.alter_column("color", type_=sa.String(64), existing_type=sa.String(16))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("bot_logs") as batch:
+        batch.alter_column("color", type_=sa.String(16), existing_type=sa.String(64))
     with op.batch_alter_table("trading_accounts") as batch:
         batch.drop_column("leverages")
     with op.batch_alter_table("bots") as batch:
