@@ -242,3 +242,27 @@ async def test_a_new_app_on_the_same_store_resumes_the_bots(tw: Harness) -> None
     await t.call("POST", f"/bots/{bot['bot_id']}/start")
     await tw.runtime.bots.settle()
     assert tw.runtime.bots.is_running(bot["bot_id"])
+
+
+async def test_an_rsi_bot_trades_at_the_crossings_of_its_closed_bars(tw: Harness) -> None:
+    t = await trader(tw)
+    await tw.move(SPOT, 6400)
+    settings = {
+        "symbol": SPOT, "rsiPeriod": 2, "timeframe": "1m", "oversold": 30, "overbought": 70,
+        "orderSize": 200,
+    }  # fmt: skip
+    bot = await t.bot(settings, type="rsi_bot")
+    bot_id = bot["bot_id"]
+    await t.call("POST", f"/bots/{bot_id}/start")
+    # one price a minute: each tick closes the previous minute's bar
+    await tw.move(SPOT, 6300, 6200, 6100, 6000, step_seconds=60)
+    assert not any(line.startswith("Bought") for line in await t.logs(bot_id))
+    await tw.move(SPOT, 6150, 6160, step_seconds=60)  # the RSI leaves oversold: a buy
+    logs = await t.logs(bot_id)
+    assert any("crossed up through 30" in line for line in logs), logs
+    assert sum(line.startswith("Bought") for line in logs) == 1
+    await tw.move(SPOT, 6400, 6500, 6300, 6250, step_seconds=60)  # up, then down through 70
+    logs = await t.logs(bot_id)
+    assert sum(line.startswith("Sold") for line in logs) == 1, logs
+    orders = await t.call("GET", f"/bots/{bot_id}/orders?status=closed")
+    assert [o["side"] for o in reversed(orders["data"])] == ["buy", "sell"]
