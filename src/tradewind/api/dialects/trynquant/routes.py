@@ -1,6 +1,6 @@
-"""TrynQuant's platform endpoints that need no bot engine: key issuance, supported exchanges,
-pairs and platform IPs. Bots and signals join as their issues land. Every path answers with
-and without the trailing slash, as the document writes them with one."""
+"""TrynQuant's platform endpoints: key issuance, supported exchanges, pairs and platform IPs
+here, the bots from ``bots``; signals join with their issue. Every path answers with and
+without the trailing slash, as the document writes them with one."""
 
 from __future__ import annotations
 
@@ -11,15 +11,13 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict
 
 from tradewind.api.deps import RuntimeDep, SessionDep, password_login
+from tradewind.api.dialects.trynquant import bots
+from tradewind.api.dialects.trynquant.paths import PREFIX, both
 from tradewind.domain.accounts import Scope
 from tradewind.domain.errors import NotFound
 from tradewind.services import api_keys, exchanges
 
-router = APIRouter(prefix="/compat/trynquant/api/v1", tags=["dialect: trynquant"])
-
-
-def _both(path: str) -> list[str]:
-    return [path, path.rstrip("/")] if path.endswith("/") else [path]
+router = APIRouter(prefix=PREFIX, tags=["dialect: trynquant"])
 
 
 class AuthRequest(BaseModel):
@@ -66,15 +64,17 @@ async def platform_ips(runtime: RuntimeDep) -> dict[str, list[str]]:
     return {"ips": list(runtime.settings.platform_ips)}
 
 
-for path in _both("/auth/"):
+for path in both("/auth/"):
     router.add_api_route(path, create_platform_key, methods=["POST"], status_code=status.HTTP_201_CREATED,
                          response_model=AuthResponse, summary="Generate a platform API key", include_in_schema=path.endswith("/"))  # fmt: skip
-for path in _both("/exchanges/supported/"):
+for path in both("/exchanges/supported/"):
     router.add_api_route(path, supported_exchanges, methods=["GET"], summary="Supported exchanges with metadata",
                          include_in_schema=path.endswith("/"))  # fmt: skip
-for path in _both("/exchanges/{exchange}/pairs/"):
+for path in both("/exchanges/{exchange}/pairs/"):
     router.add_api_route(path, exchange_pairs, methods=["GET"], summary="Tradable pairs of an exchange",
                          include_in_schema=path.endswith("/"))  # fmt: skip
-for path in _both("/platform-ips/"):
+for path in both("/platform-ips/"):
     router.add_api_route(path, platform_ips, methods=["GET"], summary="Static egress IPs of the platform",
                          include_in_schema=path.endswith("/"))  # fmt: skip
+
+router.include_router(bots.router)
