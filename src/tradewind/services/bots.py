@@ -42,6 +42,14 @@ class NewBot:
     extra: dict[str, Any] | None = None
 
 
+def _script(script_id: str) -> Script:
+    """The script a request names; an unknown one is bad input naming the field ``type``."""
+    try:
+        return get_script(script_id)
+    except NotFound as e:
+        raise ValidationFailed(e.message, details=[{"field": "type", "message": e.message}]) from e
+
+
 def _symbol_of(settings: dict[str, Any]) -> str:
     symbol = settings.get("symbol")
     if not isinstance(symbol, str) or not symbol:
@@ -55,7 +63,7 @@ async def create(
     session: AsyncSession, venues: trading.Venues, clock: Clock, user_id: str, new: NewBot
 ) -> BotRow:
     """A new bot, status ``stopped``, on the named account (else the user's default one)."""
-    script = get_script(new.script)
+    script = _script(new.script)
     account_id = await trading.resolve_account(session, venues, user_id, account_id=new.account_id)
     venue = await venues.for_account(session, user_id, account_id)
     instrument = venue.instrument(_symbol_of(new.settings))
@@ -406,7 +414,7 @@ async def preview(
     *, account_id: str | None = None,
 ) -> tuple[Script, list[PlaceOrder]]:  # fmt: skip
     """The exact orders a grid bot would place at the current price; nothing is created."""
-    script = get_script(script_id)
+    script = _script(script_id)
     if not script.previewable:
         raise ValidationFailed(
             f"{script.id} has no order preview",

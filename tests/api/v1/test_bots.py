@@ -65,7 +65,7 @@ class TestCreate:
         r = await tw.client.post(
             "/api/v1/bots", headers=h, json={"type": "martingale", "name": "x", "settings": GRID}
         )
-        assert r.status_code == 404
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "type"
         r = await tw.client.post(
             "/api/v1/bots",
             headers=h,
