@@ -219,7 +219,10 @@ class Runner:
     """Fills and wake-ups that wait while the bot is paused."""
     wake: Wake = field(default_factory=Wake)
     stop_request: StopBot | None = None
+    """The strategy's own ``StopBot``, waiting for the fills already queued."""
     stopping: bool = False
+    finish: FinishStopIn | None = None
+    """The stop under way: its cancels are pending or done, ``on_stop`` is still to run."""
     stop_exit: bool = False
     reason: str | None = None
     ops: list[Op] = field(default_factory=list)
@@ -247,11 +250,22 @@ class Runner:
         return self.status in (BotStatus.STOPPED, BotStatus.ERROR) and not self.queue
 
     def snapshot(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "strategy": self.strategy.snapshot(),
             "tags": {str(k): v for k, v in self.tags.items()},
             "book": self.book.model_dump(mode="json"),
         }
+        if self.finish is not None:  # a crash must not forget a stop under way
+            data["stopping"] = {
+                "reason": self.finish.reason, "close_positions": self.finish.close_positions,
+                "status": self.finish.status.value,
+            }  # fmt: skip
+        if self.stop_request is not None:
+            data["stop_request"] = {
+                "reason": self.stop_request.reason,
+                "close_positions": self.stop_request.close_positions,
+            }
+        return data
 
 
 def _dt(ms: int) -> datetime:
@@ -339,8 +353,7 @@ class BotEngine:
                     .join(OrderRow, FillRow.order_id == OrderRow.id)
                     .where(
                         OrderRow.account_id == row.account_id,
-                        OrderRow.client_order_id >= f"{row.id}:",
-                        OrderRow.client_order_id < f"{row.id};",
+                        OrderRow.client_order_id.startswith(f"{row.id}:", autoescape=True),
                     )
                     .order_by(FillRow.id)
                 )
@@ -379,6 +392,24 @@ class BotEngine:
             ops = [opcodec.load(p) for p in spec.pending]
             if ops:
                 pending.append((runner, ops))
+            stopping, request = spec.state.get("stopping"), spec.state.get("stop_request")
+            if stopping:  # its cancels run with the pending operations; then on_stop
+                runner.status = BotStatus.ACTIVE
+                runner.queue.extend(runner.held)
+                runner.held.clear()
+                runner.stopping = True
+                runner.finish = FinishStopIn(
+                    stopping["reason"],
+                    bool(stopping["close_positions"]),
+                    BotStatus(stopping["status"]),
+                )
+                runner.queue.append(runner.finish)
+            elif request:
+                runner.stop_request = StopBot(request["reason"], bool(request["close_positions"]))
+                if not any(isinstance(i, FillIn) for i in runner.queue):
+                    self._begin_stop(runner, runner.stop_request)
+                    pending.append((runner, runner.ops))
+                    runner.ops = []
             self._log(runner, f"Resumed after a restart ({len(ops)} pending operations, "
                       f"{len(missed[row.id])} fills to catch up)")  # fmt: skip
         if pending:
@@ -593,7 +624,7 @@ class BotEngine:
             self._begin_stop(r, StopBot(item.reason, item.close_positions))
             return
         elif isinstance(item, FinishStopIn):
-            r.stopping = False
+            r.stopping, r.finish = False, None
             close = item.close_positions
             found = strategy.on_stop(self._context(r, now), close)
             r.status, r.reason = item.status, item.reason
@@ -626,12 +657,14 @@ class BotEngine:
         self._set_wake(r, Wake())
         for order in self._open_orders(r):
             r.ops.append(CancelOp(r.account_id, order.id, "bot stopped"))
-        r.queue.append(FinishStopIn(request.reason, request.close_positions, status))
+        r.finish = FinishStopIn(request.reason, request.close_positions, status)
+        r.queue.append(r.finish)
 
     def _fail(self, r: Runner, reason: str) -> None:
         self._log(r, f"Error: {reason}", Severity.ERROR)
         r.queue.clear()
         r.held.clear()
+        r.finish = None
         r.ops = [op for op in r.ops if not isinstance(op, PlaceOp)]
         r.stop_request = None
         self._begin_stop(r, StopBot(reason, False), BotStatus.ERROR)

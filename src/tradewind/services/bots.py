@@ -290,11 +290,10 @@ async def clone(
 
 
 def _bot_orders(row: BotRow) -> Any:
-    """The orders the bot placed (and its programs placed for it): its client ids."""
-    return (
-        (OrderRow.account_id == row.account_id)
-        & (OrderRow.client_order_id >= f"{row.id}:")
-        & (OrderRow.client_order_id < f"{row.id};")
+    """The orders the bot placed (and its programs placed for it): its client ids. A prefix
+    match (LIKE), not a range: a range of strings depends on the database's collation."""
+    return (OrderRow.account_id == row.account_id) & OrderRow.client_order_id.startswith(
+        f"{row.id}:", autoescape=True
     )
 
 

@@ -84,8 +84,7 @@ async def _recent_fills(session: AsyncSession, row: BotRow, limit: int) -> list[
         .where(
             FillRow.account_id == row.account_id,
             OrderRow.account_id == row.account_id,
-            OrderRow.client_order_id >= f"{row.id}:",
-            OrderRow.client_order_id < f"{row.id};",
+            OrderRow.client_order_id.startswith(f"{row.id}:", autoescape=True),
         )
         .order_by(FillRow.ts.desc(), FillRow.id.desc())
         .limit(limit)
