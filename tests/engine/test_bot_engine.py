@@ -4,12 +4,14 @@ pause, edits, copies and failures, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from decimal import Decimal as D
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Harness
 from tests.helpers import new_user
+from tradewind.marketdata import Timeframe, bundled_store
 
 SPOT, PERP = "BTC/USDT", "BTC/USDT:USDT"
 
@@ -266,3 +268,38 @@ async def test_an_rsi_bot_trades_at_the_crossings_of_its_closed_bars(tw: Harness
     assert sum(line.startswith("Sold") for line in logs) == 1, logs
     orders = await t.call("GET", f"/bots/{bot_id}/orders?status=closed")
     assert [o["side"] for o in reversed(orders["data"])] == ["buy", "sell"]
+
+
+async def test_a_spot_grid_on_stored_candles_matches_the_strategy_harness_count(
+    tw: Harness, tmp_path: Path
+) -> None:
+    """The same week of real BTC hours as tests/strategies/test_grid.py's hand count, pushed
+    through the paper venue and the bot engine: the same 11 round trips, the same profit."""
+    from tests.strategies.conftest import ohlc_points
+    from tests.strategies.test_grid import RANGING, HandCount
+
+    candles = bundled_store(tmp_path / "data").read("paper", SPOT, Timeframe.H1)
+    start, stop = RANGING
+    points = ohlc_points(candles, start, stop)
+    t = await trader(tw)
+    await tw.move(SPOT, float(points[0][1]))
+    settings = {
+        "symbol": SPOT, "lowerLimit": 6370, "upperLimit": 6450, "gridCount": 4,
+        "investmentAsset": "Quote", "investmentAmount": 1000, "tradeToFillGrid": True,
+    }  # fmt: skip
+    bot = await t.bot(settings)
+    await t.call("POST", f"/bots/{bot['bot_id']}/start")
+    await tw.runtime.bots.settle()
+    await tw.move(SPOT, *(float(p) for _, p in points[1:]))
+
+    levels = [D(6370), D(6390), D(6410), D(6430), D(6450)]
+    amounts = [(D(250) / v).quantize(D("0.00001"), rounding="ROUND_FLOOR") for v in levels[:4]]
+    hand = HandCount(levels, amounts, points[0][1])
+    hand.walk(points)
+    runner = tw.runtime.bots.runner(bot["bot_id"])
+    assert runner is not None
+    state = runner.strategy.state
+    assert hand.trips == 11
+    assert (state.round_trips, state.grid_profit) == (hand.trips, hand.profit)
+    logs = await t.logs(bot["bot_id"])
+    assert sum("round trip" in line for line in logs) == hand.trips
