@@ -254,6 +254,8 @@ class BotRow(Base):
     log_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     stop_exit: Mapped[bool] = mapped_column(Boolean, default=False)
     """A stop in progress also closes what the bot holds."""
+    hook_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 of the bot's webhook token (``POST /api/v1/hooks/{token}``), if it has one."""
     realized_pnl: Mapped[Decimal] = mapped_column(ExactDecimal())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -278,3 +280,58 @@ class BotLogRow(Base):
     message: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("bot_id", "line", name="uq_bot_logs_bot_id_line"),)
+
+
+class SignalRow(Base):
+    """A trade signal as received, with its outcome (written before it is acknowledged)."""
+
+    __tablename__ = "signals"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(32))
+    dedup_key: Mapped[str] = mapped_column(String(128))
+    """The idempotency key given, else a hash of the source, owner and body."""
+    symbol: Mapped[str | None] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    investment_type: Mapped[str | None] = mapped_column(String(16))
+    signal_ts: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    max_lag: Mapped[int | None] = mapped_column(BigInteger)
+    bot_id: Mapped[str | None] = mapped_column(ID)
+    token: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    """accepted (handed to bots), executed, rejected"""
+    message: Mapped[str] = mapped_column(Text)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """What was sent, credentials removed (HaasOnline's ``metadata`` and the like)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_signals_owner_id_id", "owner_id", "id"),
+        Index("ix_signals_owner_id_dedup_key", "owner_id", "dedup_key"),
+        Index("ix_signals_token_id", "token", "id"),
+    )
+
+
+class SignalDeliveryRow(Base):
+    """One signal given to one bot: ``pending`` until the bot engine has handled it (written
+    with the bot's state, so a signal is acted on exactly once, also across a crash)."""
+
+    __tablename__ = "signal_deliveries"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    signal_id: Mapped[str] = mapped_column(ID, ForeignKey("signals.id", ondelete="CASCADE"))
+    bot_id: Mapped[str] = mapped_column(ID, ForeignKey("bots.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    """pending, handled, executed, rejected"""
+    message: Mapped[str | None] = mapped_column(Text)
+    order_ids: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_signal_deliveries_signal_id", "signal_id"),
+        Index("ix_signal_deliveries_bot_id_status", "bot_id", "status"),
+    )
