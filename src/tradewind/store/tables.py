@@ -335,3 +335,107 @@ class SignalDeliveryRow(Base):
         Index("ix_signal_deliveries_signal_id", "signal_id"),
         Index("ix_signal_deliveries_bot_id_status", "bot_id", "status"),
     )
+
+
+class ChannelRow(Base):
+    """A partner's signal channel; users subscribe to it."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_channels_partner_id_id", "partner_id", "id"),)
+
+
+class ChannelSubscriptionRow(Base):
+    """A user's subscription to a channel, with how each signal is traded on their account."""
+
+    __tablename__ = "channel_subscriptions"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(ID, ForeignKey("channels.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    account_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("trading_accounts.id", ondelete="CASCADE")
+    )
+    amount_type: Mapped[str] = mapped_column(String(16))
+    """quote (a fixed quote amount per signal) or percent (of the free balance)"""
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal())
+    max_leverage: Mapped[Decimal] = mapped_column(ExactDecimal())
+    follow_trailing: Mapped[bool] = mapped_column(Boolean)
+    follow_dca: Mapped[bool] = mapped_column(Boolean)
+    """Also take the channel's rebuy and DCA calls."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("channel_id", "user_id", name="uq_channel_subscriptions_channel_id"),
+        Index("ix_channel_subscriptions_user_id_id", "user_id", "id"),
+    )
+
+
+class ChannelSignalRow(Base):
+    """A partner's parent signal on a channel: the plan as sent, updated by its calls."""
+
+    __tablename__ = "channel_signals"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(ID, ForeignKey("channels.id", ondelete="CASCADE"))
+    partner_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    symbol: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    """active, cancelled"""
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The signal as received (the dialect's body)."""
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The smart-trade settings it became, with every call applied (before per-user sizing)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_channel_signals_partner_id_id", "partner_id", "id"),)
+
+
+class ChannelTradeRow(Base):
+    """One channel signal on one subscriber's account: its smart-trade bot, or why it failed."""
+
+    __tablename__ = "channel_trades"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    signal_id: Mapped[str] = mapped_column(ID, ForeignKey("channel_signals.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    subscription_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("channel_subscriptions.id", ondelete="SET NULL")
+    )
+    bot_id: Mapped[str | None] = mapped_column(ID, ForeignKey("bots.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16))
+    """started, failed"""
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_channel_trades_signal_id", "signal_id"),
+        Index("ix_channel_trades_user_id_id", "user_id", "id"),
+    )
+
+
+class ChannelDeliveryRow(Base):
+    """A partner's request as answered, so a duplicate gets the first answer (idempotency)."""
+
+    __tablename__ = "channel_deliveries"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    dedup_key: Mapped[str] = mapped_column(String(128))
+    """The idempotency key given, else a hash of the method, path and body."""
+    keyed: Mapped[bool] = mapped_column(Boolean)
+    """Whether ``dedup_key`` is the caller's key (kept) or a body hash (60 seconds)."""
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_channel_deliveries_partner_id_dedup_key", "partner_id", "dedup_key"),
+    )

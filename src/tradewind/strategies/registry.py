@@ -26,6 +26,7 @@ from tradewind.strategies.schema import (
     haas_settings,
     parse_settings,
 )
+from tradewind.strategies.smart_trade import SmartTrade, SmartTradeSettings
 from tradewind.strategies.webhook import WebhookBot, WebhookSettings
 
 
@@ -122,6 +123,12 @@ _SCRIPTS = (
         "webhook", "Webhook Bot",
         "Executed trades based on signals provided by external parties.",
         WebhookSettings, WebhookBot,
+    ),
+    Script(
+        "smart_trade", "Smart Trade",
+        "One managed trade: entries, a take-profit ladder, stop loss and trailing stop "
+        "(what a partner channel's signal becomes on each subscriber's account).",
+        SmartTradeSettings, SmartTrade,
     ),
 )  # fmt: skip
 
