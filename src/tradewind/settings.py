@@ -60,6 +60,18 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Static egress IPs users may whitelist on their exchange keys (JSON list in the env var).",
     )
+    signal_dedup_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="A signal with the same source, owner and body within this many seconds is a "
+        "repeat delivery: answered with the first outcome, executed once.",
+    )
+    signal_wait_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a signal's answer waits for its bots to act (TradingView gives up "
+        "after 3 s); the signal is durable before, and executes anyway.",
+    )
     ws_queue_size: int = Field(
         default=1000, ge=10, description="Messages a WebSocket client may fall behind by."
     )

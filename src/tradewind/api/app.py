@@ -23,7 +23,7 @@ from tradewind.api.errors import ErrorMappers, install_error_handlers, native_en
 from tradewind.api.middleware import RequestContext
 from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
 from tradewind.api.runtime import Runtime
-from tradewind.api.v1 import accounts, api_keys, bots, markets, scripts, users
+from tradewind.api.v1 import accounts, api_keys, bots, markets, scripts, signals, users
 from tradewind.domain.clock import Clock, SystemClock
 from tradewind.engine.bots import BotEngine
 from tradewind.engine.bus import EventBus
@@ -142,7 +142,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         trust_forwarded_for=settings.trust_forwarded_for,
     )
     app.include_router(health.router)
-    for module in (users, api_keys, accounts, markets, scripts, bots):
+    for module in (users, api_keys, accounts, markets, scripts, bots, signals):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(tradyn_routes.router)
     app.include_router(trynquant_routes.router)

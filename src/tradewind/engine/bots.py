@@ -60,7 +60,14 @@ from tradewind.logs import get_logger
 from tradewind.marketdata.resample import resample
 from tradewind.marketdata.timeframes import Timeframe
 from tradewind.store.db import StoreRunner
-from tradewind.store.tables import BotLogRow, BotRow, FillRow, OrderRow
+from tradewind.store.tables import (
+    BotLogRow,
+    BotRow,
+    FillRow,
+    OrderRow,
+    SignalDeliveryRow,
+    SignalRow,
+)
 from tradewind.strategies.accounting import Inventory, shown
 from tradewind.strategies.base import (
     AmendOrder,
@@ -76,6 +83,7 @@ from tradewind.strategies.base import (
     SetLeverage,
     Severity,
     Signal,
+    SignalAction,
     StopBot,
     Strategy,
     Wake,
@@ -88,6 +96,7 @@ from tradewind.venues.paper.venue import (
     CancelOp,
     LeverageOp,
     Op,
+    OpResult,
     OrderRequest,
     PaperVenue,
     PlaceOp,
@@ -103,7 +112,7 @@ HISTORY_BARS = 300
 
 @dataclass(slots=True)
 class Control:
-    done: asyncio.Future[None] | None = field(default=None, kw_only=True)
+    done: asyncio.Future[list[Ran]] | None = field(default=None, kw_only=True)
 
 
 @dataclass(slots=True)
@@ -127,6 +136,8 @@ class BarIn:
 @dataclass(slots=True)
 class SignalIn(Control):
     signal: Signal
+    delivery_id: str | None = None
+    """The ``signal_deliveries`` row marked handled with the bot's state (exactly once)."""
 
 
 @dataclass(slots=True)
@@ -165,6 +176,14 @@ class FinishStopIn(Control):
 @dataclass(slots=True)
 class ErrorIn:
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ran:
+    """A venue operation a bot's item led to, and what the venue said."""
+
+    op: Op
+    result: OpResult
 
 
 Item = (
@@ -228,7 +247,11 @@ class Runner:
     ops: list[Op] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)
     dirty: bool = False
-    done: list[asyncio.Future[None]] = field(default_factory=list)
+    done: list[asyncio.Future[list[Ran]]] = field(default_factory=list)
+    ran: list[Ran] = field(default_factory=list)
+    """Operations run (and their outcomes) since a caller last got its answer."""
+    delivered: list[str] = field(default_factory=list)
+    """Signal deliveries handled in this cycle (written with the bot)."""
     bar_open: int | None = None
 
     @property
@@ -266,6 +289,20 @@ class Runner:
                 "close_positions": self.stop_request.close_positions,
             }
         return data
+
+
+def bot_signal(row: SignalRow, venue: PaperVenue) -> Signal:
+    """The signal as a bot takes it: the amount in the instrument's unit (a quote amount,
+    ``investmentType`` quote, is converted at the signal's or the last price)."""
+    amount = row.amount
+    if amount is not None and (row.investment_type or "").lower() in ("quote", "usdt", "usd"):
+        price = row.price or (venue.mark(row.symbol) if row.symbol else None)
+        if price and row.symbol:
+            amount = amount / (price * venue.instruments[row.symbol].contract_size)
+    ts_ms = int(row.signal_ts.timestamp() * 1000) if row.signal_ts else 0
+    return Signal(
+        action=SignalAction(row.action), amount=amount, price=row.price, ts_ms=ts_ms, id=row.id
+    )
 
 
 def _dt(ms: int) -> datetime:
@@ -318,8 +355,11 @@ class BotEngine:
         if runner is not None:
             await self._tell(runner, SettingsIn(settings))
 
-    async def signal(self, bot_id: str, signal: Signal) -> None:
-        await self._tell(self._get(bot_id), SignalIn(signal))
+    async def signal(
+        self, bot_id: str, signal: Signal, delivery_id: str | None = None
+    ) -> list[Ran]:
+        """Give the bot a signal; returns the operations it led to, with their outcomes."""
+        return await self._tell(self._get(bot_id), SignalIn(signal, delivery_id))
 
     def _get(self, bot_id: str) -> Runner:
         runner = self._runners.get(bot_id)
@@ -327,11 +367,11 @@ class BotEngine:
             raise DomainError(f"bot {bot_id} is not running")
         return runner
 
-    async def _tell(self, runner: Runner, item: ControlItem) -> None:
+    async def _tell(self, runner: Runner, item: ControlItem) -> list[Ran]:
         item.done = asyncio.get_running_loop().create_future()
         runner.queue.append(item)
         self._queued(runner)
-        await item.done
+        return await item.done
 
     # ---- start-up ------------------------------------------------------------------------
 
@@ -341,7 +381,11 @@ class BotEngine:
 
         def read(
             session: Session,
-        ) -> tuple[list[BotRow], dict[str, list[tuple[FillRow, OrderRow]]]]:
+        ) -> tuple[
+            list[BotRow],
+            dict[str, list[tuple[FillRow, OrderRow]]],
+            list[tuple[SignalDeliveryRow, SignalRow]],
+        ]:
             rows = list(session.scalars(select(BotRow).where(
                 BotRow.status.in_((BotStatus.ACTIVE.value, BotStatus.PAUSED.value)),
                 BotRow.deleted_at.is_(None),
@@ -360,10 +404,21 @@ class BotEngine:
                 if row.fill_cursor:
                     stmt = stmt.where(FillRow.id > row.fill_cursor)
                 missed[row.id] = [(f, o) for f, o in session.execute(stmt).all()]
+            undelivered = list(
+                session.execute(
+                    select(SignalDeliveryRow, SignalRow)
+                    .join(SignalRow, SignalDeliveryRow.signal_id == SignalRow.id)
+                    .where(
+                        SignalDeliveryRow.status == "pending",
+                        SignalDeliveryRow.bot_id.in_([r.id for r in rows]),
+                    )
+                    .order_by(SignalDeliveryRow.id)
+                ).all()
+            )
             session.expunge_all()
-            return rows, missed
+            return rows, missed, [(d, s) for d, s in undelivered]
 
-        rows, missed = await self._writer.run(read)
+        rows, missed, undelivered = await self._writer.run(read)
         pending: list[tuple[Runner, list[Op]]] = []
         for row in rows:
             spec = BotSpec.of(row)
@@ -412,6 +467,10 @@ class BotEngine:
                     runner.ops = []
             self._log(runner, f"Resumed after a restart ({len(ops)} pending operations, "
                       f"{len(missed[row.id])} fills to catch up)")  # fmt: skip
+        for delivery, signal_row in undelivered:  # acknowledged, not yet acted on
+            waiting = self._runners.get(delivery.bot_id)
+            if waiting is not None:
+                waiting.queue.append(SignalIn(bot_signal(signal_row, self.venue), delivery.id))
         if pending:
             results = await self.venue.execute([op for _, ops in pending for op in ops])
             it = iter(results)
@@ -504,6 +563,8 @@ class BotEngine:
                 else:
                     for (r, op), result in zip(batch, results, strict=True):
                         self._check_result(r, op, result)
+                        if r.done:
+                            r.ran.append(Ran(op, result))
                     await self._clear_pending(with_ops)
             for runner in ready:
                 # a caller waits until what it asked for has settled: a stop (or a failure)
@@ -511,8 +572,8 @@ class BotEngine:
                 if not any(isinstance(i, (FinishStopIn, ErrorIn)) for i in runner.queue):
                     for future in runner.done:
                         if not future.done():
-                            future.set_result(None)
-                    runner.done = []
+                            future.set_result(list(runner.ran))
+                    runner.done, runner.ran = [], []
                 if runner.finished():
                     self._drop(runner)
                 elif runner.queue:
@@ -583,6 +644,8 @@ class BotEngine:
             ctx = self._context(r, now)
             commands = strategy.on_bar(item.bar, ctx)
         elif isinstance(item, SignalIn):
+            if item.delivery_id is not None:
+                r.delivered.append(item.delivery_id)
             if not allow:
                 self._log(r, "Signal ignored: the bot is not active", Severity.WARNING)
                 return
@@ -871,9 +934,10 @@ class BotEngine:
             for r in touched
         ]  # fmt: skip
         logs = [line for r in touched for line in r.logs]
+        delivered = [{"d_id": d, "handled_at": now} for r in touched for d in r.delivered]
         for r in touched:
-            r.logs, r.dirty = [], False
-        await self._writer.run(lambda session: _write(session, updates, logs))
+            r.logs, r.dirty, r.delivered = [], False, []
+        await self._writer.run(lambda session: _write(session, updates, logs, delivered))
 
     async def _clear_pending(self, runners: Sequence[Runner]) -> None:
         ids = [{"b_id": r.id, "pending": [opcodec.dump(op) for op in r.ops]} for r in runners]
@@ -905,8 +969,21 @@ _UPDATE = (
 _CLEAR = update(_BOTS).where(_BOTS.c.id == bindparam("b_id")).values(pending=bindparam("pending"))
 
 
-def _write(session: Session, updates: list[dict[str, Any]], logs: list[dict[str, Any]]) -> None:
+_DELIVERIES = cast(Table, SignalDeliveryRow.__table__)
+_HANDLED = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("d_id"), _DELIVERIES.c.status == "pending")
+    .values(status="handled", handled_at=bindparam("handled_at"))
+)
+
+
+def _write(
+    session: Session, updates: list[dict[str, Any]], logs: list[dict[str, Any]],
+    delivered: list[dict[str, Any]],
+) -> None:  # fmt: skip
     session.execute(_UPDATE, updates)
+    if delivered:
+        session.execute(_HANDLED, delivered)
     if logs:
         session.execute(insert(cast(Table, BotLogRow.__table__)), logs)
 

@@ -1,0 +1,438 @@
+"""Trade signals: one model for every source (TradingView alerts through TrynQuant, HaasOnline
+signal tokens, the native API, per-bot webhook URLs), stored with their outcome, matched to
+bots, executed exactly once.
+
+A signal is validated and normalised (symbol from ``BTCUSDT``, ``BTC/USDT``,
+``BINANCE:BTCUSDT``, ``BINANCE_BTC_USDT_``; action lowercase words), refused when older than
+its ``maxLag``, and checked against earlier deliveries: the same idempotency key, or else
+the same source, owner and body within ``TRADEWIND_SIGNAL_DEDUP_SECONDS``, is a repeat,
+answered with the first outcome and executing nothing. Otherwise the signal and one delivery
+row per matched bot are committed (the durable acknowledgement), then handed to the bot
+engine, which marks each delivery handled in the same transaction as the bot's state: a
+crash after the acknowledgement re-delivers it on restart, never twice. The answer waits for
+the bots up to ``TRADEWIND_SIGNAL_WAIT_SECONDS`` and reports what they did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradewind.domain.bots import BotStatus
+from tradewind.domain.clock import Clock
+from tradewind.domain.errors import DomainError, NotFound, ValidationFailed
+from tradewind.domain.ids import new_id
+from tradewind.domain.instruments import Instrument
+from tradewind.engine.bots import BotEngine, Ran, bot_signal
+from tradewind.services.pagination import Page, make_page, paginate
+from tradewind.store.tables import BotRow, SignalDeliveryRow, SignalRow
+from tradewind.strategies.base import SignalAction
+from tradewind.venues.paper.venue import PlaceOp
+
+PREFIX_SIGNAL = "sig"
+PREFIX_DELIVERY = "dlv"
+SECRETS = frozenset({"api_key", "secret", "api_secret", "password", "token", "signalToken"})
+
+
+def bad(field_name: str, message: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"{field_name}: {message}", details=[{"field": field_name, "message": message}]
+    )
+
+
+# ---- normalising what people send --------------------------------------------------------
+
+
+def parse_action(
+    value: Any, *, lowercase_only: bool = False, field_name: str = "action"
+) -> SignalAction:
+    """``buy``, ``sell``, ``close``, ``enter_long``, ``exit_long``, ``enter_short``,
+    ``exit_short``; with ``lowercase_only`` (HaasOnline) ``BUY`` is refused."""
+    if not isinstance(value, str) or not value.strip():
+        raise bad(field_name, "required: one of " + ", ".join(a.value for a in SignalAction))
+    text = value.strip()
+    if not lowercase_only:
+        text = text.lower().replace("-", "_").replace(" ", "_")
+    try:
+        return SignalAction(text)
+    except ValueError:
+        raise bad(
+            field_name,
+            f"{value!r} is not one of "
+            + ", ".join(a.value for a in SignalAction)
+            + (" (lowercase)" if lowercase_only else ""),
+        ) from None
+
+
+_HAAS_MARKET = re.compile(r"^[A-Z0-9]+_(?P<base>[A-Z0-9]+)_(?P<quote>[A-Z0-9]+)_(?P<contract>.*)$")
+_SEPARATORS = re.compile(r"[/\-_ ]")
+
+
+def normalise_symbol(
+    raw: Any, instruments: Mapping[str, Instrument], field_name: str = "symbol"
+) -> str:
+    """Our symbol for what a client or TradingView's ``{{ticker}}`` sends: ``BTC/USDT``,
+    ``BTCUSDT``, ``BINANCE:BTCUSDT``, ``BTC-USDT``, ``BINANCE_BTC_USDT_`` (HaasOnline);
+    perpetuals as ``BTCUSDT.P``, ``BTCUSDTPERP`` or ``BTC/USDT:USDT``."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise bad(field_name, "required: a market such as BTCUSDT or BTC/USDT")
+    text = raw.strip()
+    if text in instruments:
+        return text
+    upper = text.upper()
+    perpetual = False
+    found = _HAAS_MARKET.match(upper)
+    if found:
+        key, perpetual = found["base"] + found["quote"], bool(found["contract"])
+    else:
+        if ":" in upper and "/" not in upper:  # EXCHANGE:TICKER
+            upper = upper.split(":", 1)[1]
+        for suffix in (".P", "PERP", ".PERP"):
+            if upper.endswith(suffix):
+                upper, perpetual = upper[: -len(suffix)], True
+        if ":" in upper:
+            upper, perpetual = upper.split(":", 1)[0], True
+        key = _SEPARATORS.sub("", upper)
+    for symbol, instrument in instruments.items():
+        if instrument.base + instrument.quote == key and instrument.is_derivative == perpetual:
+            return symbol
+    raise bad(field_name, f"unknown market {raw!r}")
+
+
+def parse_decimal(value: Any, field_name: str, *, positive: bool = True) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise bad(field_name, "must be a number")
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise bad(field_name, f"{value!r} is not a number") from None
+    if not number.is_finite() or (positive and number <= 0):
+        raise bad(field_name, "must be a positive number")
+    return number
+
+
+def parse_timestamp(value: Any, field_name: str = "timestamp") -> int | None:
+    """Unix seconds or milliseconds, or an ISO 8601 time; in milliseconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise bad(field_name, "must be a unix time or an ISO 8601 time")
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
+        number = float(value)
+        return int(number if number > 1e12 else number * 1000)
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise bad(field_name, f"{value!r} is not a unix time or an ISO 8601 time") from None
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+def parse_max_lag(value: Any, field_name: str = "maxLag") -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise bad(field_name, "must be a whole number of seconds")
+    try:
+        seconds = int(str(value))
+    except ValueError:
+        raise bad(field_name, f"{value!r} is not a whole number of seconds") from None
+    if seconds <= 0:
+        raise bad(field_name, "must be positive")
+    return seconds
+
+
+# ---- the model -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A signal as received, already parsed. ``owner_id``: whose bots it may reach (for a
+    partner's token, the partner; ``users`` then lists the users it acts for)."""
+
+    source: str
+    owner_id: str
+    action: SignalAction
+    symbol: str | None = None
+    amount: Decimal | None = None
+    price: Decimal | None = None
+    investment_type: str | None = None
+    ts_ms: int | None = None
+    max_lag: int | None = None
+    bot_id: str | None = None
+    token: str | None = None
+    idempotency_key: str | None = None
+    body: Mapping[str, Any] = field(default_factory=dict)
+    users: Sequence[str] | None = None
+    """Whose bots a ``token`` may reach (default: the owner's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    bot_id: str
+    status: str
+    """pending (not acted on yet), handled, executed, rejected"""
+    message: str | None
+    order_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    signal_id: str
+    status: str
+    """accepted (handed to its bots, still executing), executed, rejected"""
+    message: str
+    deliveries: list[Delivered]
+    duplicate: bool = False
+    created_at: datetime | None = None
+
+    @property
+    def executed(self) -> bool:
+        return self.status == "executed"
+
+    @property
+    def order_ids(self) -> list[str]:
+        return [o for d in self.deliveries for o in d.order_ids]
+
+
+_owner_locks: dict[str, asyncio.Lock] = {}
+
+
+def _lock(owner_id: str) -> asyncio.Lock:
+    lock = _owner_locks.get(owner_id)
+    if lock is None:
+        lock = _owner_locks[owner_id] = asyncio.Lock()
+    return lock
+
+
+def _dedup_key(incoming: Incoming) -> str:
+    if incoming.idempotency_key:
+        return "key:" + incoming.idempotency_key[:120]
+    clean = {k: v for k, v in incoming.body.items() if k not in SECRETS}
+    text = json.dumps([incoming.source, incoming.owner_id, incoming.token, clean], sort_keys=True,
+                      default=str)  # fmt: skip
+    return "body:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+async def submit(
+    session: AsyncSession, engine: BotEngine, clock: Clock, incoming: Incoming,
+    *, dedup_seconds: float, wait_seconds: float,
+) -> Outcome:  # fmt: skip
+    """Store, match, acknowledge, execute (see the module docstring)."""
+    now = clock.now()
+    key = _dedup_key(incoming)
+    async with _lock(incoming.owner_id):
+        earlier = await _earlier(session, incoming.owner_id, key, now, dedup_seconds,
+                                 explicit=bool(incoming.idempotency_key))  # fmt: skip
+        if earlier is not None:
+            return await _outcome(session, earlier, duplicate=True)
+        row = SignalRow(
+            id=new_id(PREFIX_SIGNAL), owner_id=incoming.owner_id, source=incoming.source,
+            dedup_key=key, symbol=incoming.symbol, action=incoming.action.value,
+            amount=incoming.amount, price=incoming.price, investment_type=incoming.investment_type,
+            signal_ts=None if incoming.ts_ms is None else datetime.fromtimestamp(incoming.ts_ms / 1000, UTC),
+            max_lag=incoming.max_lag, bot_id=incoming.bot_id, token=incoming.token,
+            status="accepted", message="", created_at=now,
+            body={k: v for k, v in incoming.body.items() if k not in SECRETS},
+        )  # fmt: skip
+        deliveries: list[SignalDeliveryRow] = []
+        stale = _stale(incoming, now)
+        if stale:
+            row.status, row.message = "rejected", stale
+        else:
+            bots = await _match(session, incoming)
+            for bot in bots:
+                running = bot.status == BotStatus.ACTIVE.value and engine.is_running(bot.id)
+                deliveries.append(SignalDeliveryRow(
+                    id=new_id(PREFIX_DELIVERY), signal_id=row.id, bot_id=bot.id,
+                    status="pending" if running else "rejected",
+                    message=None if running else f"the bot is {bot.status}, not active",
+                    order_ids=[], created_at=now, handled_at=None,
+                ))  # fmt: skip
+            if not bots:
+                row.status, row.message = "rejected", _nothing_matched(incoming)
+            elif not any(d.status == "pending" for d in deliveries):
+                row.status, row.message = "rejected", "no matching bot is active"
+            else:
+                row.message = "accepted"
+        session.add(row)
+        await session.flush()
+        session.add_all(deliveries)
+        await session.commit()  # the acknowledgement is durable from here on
+    pending = [d for d in deliveries if d.status == "pending"]
+    if pending:
+        await _execute(session, engine, row, pending, wait_seconds)
+    return await _outcome(session, row)
+
+
+def _stale(incoming: Incoming, now: datetime) -> str | None:
+    if incoming.max_lag is None or incoming.ts_ms is None:
+        return None
+    age = now.timestamp() - incoming.ts_ms / 1000
+    if age > incoming.max_lag:
+        return f"stale: the signal is {age:.0f} s old, more than its maxLag of {incoming.max_lag} s"
+    return None
+
+
+def _nothing_matched(incoming: Incoming) -> str:
+    if incoming.bot_id:
+        return f"no bot {incoming.bot_id}"
+    if incoming.token:
+        return "no bot listens on this signal token"
+    return f"no active bot for {incoming.symbol}"
+
+
+async def _earlier(
+    session: AsyncSession, owner_id: str, key: str, now: datetime, window: float, *, explicit: bool
+) -> SignalRow | None:
+    stmt = select(SignalRow).where(SignalRow.owner_id == owner_id, SignalRow.dedup_key == key)
+    if not explicit:
+        stmt = stmt.where(SignalRow.created_at >= now - timedelta(seconds=window))
+    found: SignalRow | None = await session.scalar(stmt.order_by(SignalRow.id).limit(1))
+    return found
+
+
+async def _match(session: AsyncSession, incoming: Incoming) -> list[BotRow]:
+    users = list(incoming.users) if incoming.users is not None else [incoming.owner_id]
+    stmt = select(BotRow).where(BotRow.user_id.in_(users), BotRow.deleted_at.is_(None))
+    if incoming.bot_id:
+        stmt = stmt.where(BotRow.id == incoming.bot_id)
+    elif incoming.token:
+        stmt = stmt.where(BotRow.script == "webhook")
+    elif incoming.symbol:
+        stmt = stmt.where(BotRow.symbol == incoming.symbol, BotRow.status == BotStatus.ACTIVE.value)
+    else:
+        return []
+    bots = list((await session.scalars(stmt.order_by(BotRow.id))).all())
+    if incoming.token and not incoming.bot_id:
+        bots = [b for b in bots if b.settings.get("signalToken") == incoming.token]
+    return bots
+
+
+async def _execute(
+    session: AsyncSession, engine: BotEngine, row: SignalRow, pending: list[SignalDeliveryRow],
+    wait_seconds: float,
+) -> None:  # fmt: skip
+    """Hand the signal to its bots; record what they did (what is still running is
+    recorded by the engine as handled, and its orders are in the bot's records)."""
+    venue = engine.venue
+
+    async def one(delivery: SignalDeliveryRow) -> tuple[str, str, list[str]]:
+        try:
+            ran = await engine.signal(delivery.bot_id, bot_signal(row, venue), delivery.id)
+        except DomainError as e:
+            return "rejected", e.message, []
+        return _judge(ran)
+
+    tasks = {d.id: asyncio.ensure_future(one(d)) for d in pending}
+    done, _ = await asyncio.wait(tasks.values(), timeout=wait_seconds or None)
+    results: dict[str, tuple[str, str, list[str]]] = {
+        i: t.result() for i, t in tasks.items() if t in done
+    }
+    for delivery in pending:
+        if delivery.id in results:
+            delivery.status, delivery.message, delivery.order_ids = results[delivery.id]
+            await session.execute(
+                update(SignalDeliveryRow).where(SignalDeliveryRow.id == delivery.id).values(
+                    status=delivery.status, message=delivery.message,
+                    order_ids=delivery.order_ids,
+                )
+            )  # fmt: skip
+    statuses = [r[0] for r in results.values()]
+    if "executed" in statuses:
+        row.status = "executed"
+        row.message = f"executed by {statuses.count('executed')} of {len(pending)} bots"
+    elif len(results) == len(pending):
+        row.status = "rejected"
+        row.message = next((m for s, m, _ in results.values() if m), "no bot acted on it")
+    else:
+        row.message = "accepted; its bots are still executing it"
+    await session.execute(
+        update(SignalRow)
+        .where(SignalRow.id == row.id)
+        .values(status=row.status, message=row.message)
+    )
+    await session.commit()
+
+
+def _judge(ran: list[Ran]) -> tuple[str, str, list[str]]:
+    placed = [r for r in ran if isinstance(r.op, PlaceOp)]
+    refused = [r for r in placed if not r.result.ok]
+    ids = [str(r.result.order.id) for r in placed if r.result.ok and r.result.order is not None]
+    if refused:
+        error = refused[0].result.error
+        return "rejected", f"order refused: {error.message if error else 'unknown'}", ids
+    if ids:
+        return "executed", f"{len(ids)} order(s) placed", ids
+    return "rejected", "the bot placed no order for it (see its log)", []
+
+
+async def _outcome(session: AsyncSession, row: SignalRow, *, duplicate: bool = False) -> Outcome:
+    deliveries = (
+        await session.scalars(
+            select(SignalDeliveryRow)
+            .where(SignalDeliveryRow.signal_id == row.id)
+            .order_by(SignalDeliveryRow.id)
+        )
+    ).all()
+    message = row.message
+    if duplicate:
+        message = f"repeat delivery of signal {row.id}, not executed again: {row.message}"
+    return Outcome(
+        signal_id=row.id, status=row.status, message=message, duplicate=duplicate,
+        deliveries=[Delivered(d.bot_id, d.status, d.message, list(d.order_ids)) for d in deliveries],
+        created_at=row.created_at,
+    )  # fmt: skip
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+
+async def list_signals(
+    session: AsyncSession, owner_id: str, *, limit: int, cursor: str | None
+) -> Page[SignalRow]:
+    stmt = select(SignalRow).where(SignalRow.owner_id == owner_id)
+    rows = (await session.scalars(paginate(stmt, SignalRow.id, limit, cursor))).all()
+    return make_page(rows, limit, lambda r: r.id)
+
+
+async def get_signal(session: AsyncSession, owner_id: str, signal_id: str) -> Outcome:
+    row = await session.get(SignalRow, signal_id)
+    if row is None or row.owner_id != owner_id:
+        raise NotFound("signal not found")
+    return await _outcome(session, row)
+
+
+async def last_for_token(session: AsyncSession, owner_id: str, token: str) -> SignalRow | None:
+    stmt = select(SignalRow).where(SignalRow.owner_id == owner_id, SignalRow.token == token)
+    found: SignalRow | None = await session.scalar(stmt.order_by(SignalRow.id.desc()).limit(1))
+    return found
+
+
+# ---- per-bot webhook tokens ----------------------------------------------------------------
+
+
+def hook_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def bot_for_hook(session: AsyncSession, token: str) -> BotRow:
+    row: BotRow | None = await session.scalar(
+        select(BotRow).where(
+            BotRow.hook_token_hash == hook_hash(token), BotRow.deleted_at.is_(None)
+        )
+    )
+    if row is None:
+        raise NotFound("unknown webhook")
+    return row
