@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from tradewind import __version__
 from tradewind.api import health, ws
+from tradewind.api.dialects.anny import envelope as anny_envelope
+from tradewind.api.dialects.anny import routes as anny_routes
 from tradewind.api.dialects.haas import bots as haas_bots
 from tradewind.api.dialects.haas import envelope as haas_envelope
 from tradewind.api.dialects.haas import routes as haas_routes
@@ -23,7 +25,7 @@ from tradewind.api.errors import ErrorMappers, install_error_handlers, native_en
 from tradewind.api.middleware import RequestContext
 from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
 from tradewind.api.runtime import Runtime
-from tradewind.api.v1 import accounts, api_keys, bots, markets, scripts, signals, users
+from tradewind.api.v1 import accounts, api_keys, bots, channels, markets, scripts, signals, users
 from tradewind.domain.clock import Clock, SystemClock
 from tradewind.engine.bots import BotEngine
 from tradewind.engine.bus import EventBus
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     mappers.register(tradyn_envelope.PREFIX, tradyn_envelope.envelope)
     mappers.register(trynquant_envelope.PREFIX, trynquant_envelope.envelope)
     mappers.register(haas_envelope.PREFIX, haas_envelope.envelope)
+    mappers.register(anny_envelope.PREFIX, anny_envelope.envelope)
     install_error_handlers(app, mappers)
     app.state.error_mappers = mappers
     app.add_middleware(
@@ -149,5 +152,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(haas_routes.router)
     app.include_router(haas_scripts.router)
     app.include_router(haas_bots.router)
+    app.include_router(channels.router, prefix="/api/v1")
+    app.include_router(channels.trades_router, prefix="/api/v1")
+    app.include_router(anny_routes.router)
     app.include_router(ws.router)
     return app

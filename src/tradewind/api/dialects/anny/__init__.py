@@ -1,0 +1,1 @@
+"""Anny's partner Signal API (``/compat/anny``): channel signals and their calls."""

@@ -1,0 +1,435 @@
+"""Partner signal channels: channels, subscriptions, and signals fanned out to subscribers.
+
+A channel signal (the plan: ``SmartTradeSettings`` without the budget) becomes, on each
+subscriber's account, a ``smart_trade`` bot sized by the subscription (fixed quote amount or
+percent of the free balance, leverage capped at the subscriber's maximum), started at once.
+Calls edit the plan and every subscriber's running trade (trailing and rebuy/DCA calls only
+where the subscription follows them); a cancel stops every trade and closes what it holds.
+One subscriber's failure is recorded on its ``ChannelTradeRow`` (or, for what fails while
+running, on its bot) and never stops the others. Duplicate deliveries are answered from
+``ChannelDeliveryRow``: the same idempotency key for ever, the same body for 60 seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradewind.domain.clock import Clock
+from tradewind.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
+from tradewind.domain.ids import new_id
+from tradewind.engine.bots import BotEngine
+from tradewind.services import bots, trading
+from tradewind.store.tables import (
+    BotRow,
+    ChannelDeliveryRow,
+    ChannelRow,
+    ChannelSignalRow,
+    ChannelSubscriptionRow,
+    ChannelTradeRow,
+)
+from tradewind.strategies.registry import get_script
+
+SCRIPT = "smart_trade"
+DEDUP_WINDOW = timedelta(seconds=60)
+TRAILING_KEYS = frozenset({"trailingCallback", "trailingActivation", "trailingActivationPct"})
+
+
+@dataclass(frozen=True, slots=True)
+class NewSubscription:
+    account_id: str | None = None
+    amount_type: str = "quote"
+    amount: Decimal = Decimal(100)
+    max_leverage: Decimal = Decimal(1)
+    follow_trailing: bool = True
+    follow_dca: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to a signal or call across the subscribers."""
+
+    signal_id: str
+    subscribers: int
+    failed: int
+
+    @property
+    def result(self) -> str:
+        if self.failed and self.failed == self.subscribers:
+            return "failed"
+        return "partial" if self.failed else "success"
+
+
+# ---- channels and subscriptions ----------------------------------------------------------
+
+
+async def create_channel(
+    session: AsyncSession, clock: Clock, partner_id: str, name: str, description: str
+) -> ChannelRow:
+    row = ChannelRow(
+        id=new_id("chn"), partner_id=partner_id, name=name, description=description,
+        created_at=clock.now(),
+    )  # fmt: skip
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def list_channels(session: AsyncSession, partner_id: str | None) -> list[ChannelRow]:
+    """A partner's channels; every channel when ``partner_id`` is None (to subscribe to)."""
+    stmt = select(ChannelRow)
+    if partner_id is not None:
+        stmt = stmt.where(ChannelRow.partner_id == partner_id)
+    return list((await session.scalars(stmt.order_by(ChannelRow.id))).all())
+
+
+async def get_channel(session: AsyncSession, channel_id: str) -> ChannelRow:
+    row = await session.get(ChannelRow, channel_id)
+    if row is None:
+        raise NotFound("channel not found")
+    return row
+
+
+async def owned_channel(session: AsyncSession, partner_id: str, channel_id: str) -> ChannelRow:
+    row = await get_channel(session, channel_id)
+    if row.partner_id != partner_id:
+        raise NotFound("channel not found")
+    return row
+
+
+async def subscriber_counts(session: AsyncSession, channel_ids: list[str]) -> dict[str, int]:
+    if not channel_ids:
+        return {}
+    stmt = (
+        select(ChannelSubscriptionRow.channel_id, func.count())
+        .where(ChannelSubscriptionRow.channel_id.in_(channel_ids))
+        .group_by(ChannelSubscriptionRow.channel_id)
+    )
+    return {k: int(v) for k, v in (await session.execute(stmt)).all()}
+
+
+async def subscribers(session: AsyncSession, channel_id: str) -> list[ChannelSubscriptionRow]:
+    stmt = select(ChannelSubscriptionRow).where(ChannelSubscriptionRow.channel_id == channel_id)
+    return list((await session.scalars(stmt.order_by(ChannelSubscriptionRow.id))).all())
+
+
+async def subscribe(
+    session: AsyncSession, venues: trading.Venues, clock: Clock, user_id: str, channel_id: str,
+    new: NewSubscription,
+) -> ChannelSubscriptionRow:  # fmt: skip
+    """Subscribe on the named account of the user's (else their default paper account)."""
+    await get_channel(session, channel_id)
+    if new.amount_type == "percent" and new.amount > 100:
+        raise ValidationFailed(
+            "a percentage of the balance is at most 100",
+            details=[{"field": "amount", "message": "at most 100 with amount_type percent"}],
+        )
+    account_id = await trading.resolve_account(session, venues, user_id, account_id=new.account_id)
+    taken = await session.scalar(
+        select(ChannelSubscriptionRow.id).where(
+            ChannelSubscriptionRow.channel_id == channel_id,
+            ChannelSubscriptionRow.user_id == user_id,
+        )
+    )
+    if taken:
+        raise Conflict(f"already subscribed to this channel ({taken})")
+    row = ChannelSubscriptionRow(
+        id=new_id("sub"), channel_id=channel_id, user_id=user_id, account_id=account_id,
+        amount_type=new.amount_type, amount=new.amount, max_leverage=new.max_leverage,
+        follow_trailing=new.follow_trailing, follow_dca=new.follow_dca, created_at=clock.now(),
+    )  # fmt: skip
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def my_subscriptions(
+    session: AsyncSession, user_id: str, channel_id: str
+) -> list[ChannelSubscriptionRow]:
+    stmt = select(ChannelSubscriptionRow).where(
+        ChannelSubscriptionRow.user_id == user_id, ChannelSubscriptionRow.channel_id == channel_id
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def unsubscribe(
+    session: AsyncSession, user_id: str, channel_id: str, subscription_id: str
+) -> None:
+    """Stop taking the channel's signals; trades already running go on."""
+    row = await session.get(ChannelSubscriptionRow, subscription_id)
+    if row is None or row.user_id != user_id or row.channel_id != channel_id:
+        raise NotFound("subscription not found")
+    await session.delete(row)
+    await session.flush()
+
+
+async def channel_for(session: AsyncSession, partner_id: str, channel_id: str | None) -> ChannelRow:
+    """The channel a signal names, else the partner's only one."""
+    if channel_id:
+        try:
+            return await owned_channel(session, partner_id, channel_id)
+        except NotFound:
+            raise ValidationFailed(
+                "unknown channel", details=[{"field": "channel_id", "message": "not yours"}]
+            ) from None
+    owned = await list_channels(session, partner_id)
+    if len(owned) != 1:
+        raise ValidationFailed(
+            f"you have {len(owned)} channels: name one",
+            details=[{"field": "channel_id", "message": "required unless you have one channel"}],
+        )
+    return owned[0]
+
+
+# ---- idempotency -------------------------------------------------------------------------
+
+
+def dedup_key(method: str, path: str, body: Any, idempotency_key: str | None) -> tuple[str, bool]:
+    if idempotency_key:
+        return "key:" + hashlib.sha256(idempotency_key.encode()).hexdigest(), True
+    text = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"), default=str)
+    return "body:" + hashlib.sha256(text.encode()).hexdigest(), False
+
+
+async def answered(
+    session: AsyncSession, clock: Clock, partner_id: str, key: str, keyed: bool
+) -> dict[str, Any] | None:
+    """The first answer to this delivery, if it was answered (keys: ever; bodies: 60 s)."""
+    stmt = select(ChannelDeliveryRow).where(
+        ChannelDeliveryRow.partner_id == partner_id, ChannelDeliveryRow.dedup_key == key
+    )
+    if not keyed:
+        stmt = stmt.where(ChannelDeliveryRow.created_at >= clock.now() - DEDUP_WINDOW)
+    row = (await session.scalars(stmt.order_by(ChannelDeliveryRow.id.desc()).limit(1))).first()
+    return row.response if row else None
+
+
+async def remember(
+    session: AsyncSession, clock: Clock, partner_id: str, key: str, keyed: bool,
+    response: dict[str, Any],
+) -> None:  # fmt: skip
+    session.add(
+        ChannelDeliveryRow(
+            id=new_id("dlv"), partner_id=partner_id, dedup_key=key, keyed=keyed,
+            response=response, created_at=clock.now(),
+        )
+    )  # fmt: skip
+    await session.commit()
+
+
+# ---- signals -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    venues: trading.Venues
+    clock: Clock
+    engine: BotEngine
+
+
+async def open_signal(
+    session: AsyncSession, deps: Deps, partner_id: str, channel_id: str | None,
+    plan: dict[str, Any], body: dict[str, Any],
+) -> Outcome:  # fmt: skip
+    """Record the signal and start a smart trade for every subscriber."""
+    channel = await channel_for(session, partner_id, channel_id)
+    script = get_script(SCRIPT)
+    script.parse({**plan, "amount": 1})  # the plan alone must be valid: INVALID_INPUT_CONTENT
+    now = deps.clock.now()
+    signal = ChannelSignalRow(
+        id=new_id("sig"), channel_id=channel.id, partner_id=partner_id, symbol=plan["symbol"],
+        status="active", body=body, plan=plan, created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(signal)
+    await session.commit()
+    subs = await subscribers(session, channel.id)
+    failed = 0
+    signal_id, ref = signal.id, (signal.id, channel.id)
+    for sub_id in [sub.id for sub in subs]:
+        sub = await session.get(ChannelSubscriptionRow, sub_id, populate_existing=True)
+        if sub is None:
+            continue
+        ids = (new_id("ctr"), signal_id, sub.user_id, sub.id)
+        try:
+            bot = await _create_bot(session, deps, sub, ref, plan)
+            session.add(_trade(*ids, bot.id, "started", None, now))
+            await bots.start(session, deps.engine, ids[2], bot.id)
+        except DomainError as e:
+            failed += 1
+            await session.rollback()
+            session.add(_trade(*ids, None, "failed", e.message, now))
+            await session.commit()
+    await session.commit()
+    return Outcome(signal_id, len(subs), failed)
+
+
+def _trade(
+    trade_id: str, signal_id: str, user_id: str, subscription_id: str, bot_id: str | None,
+    status: str, message: str | None, now: Any,
+) -> ChannelTradeRow:  # fmt: skip
+    return ChannelTradeRow(
+        id=trade_id, signal_id=signal_id, user_id=user_id, subscription_id=subscription_id,
+        bot_id=bot_id, status=status, message=message, created_at=now, updated_at=now,
+    )  # fmt: skip
+
+
+async def _create_bot(
+    session: AsyncSession, deps: Deps, sub: ChannelSubscriptionRow, ref: tuple[str, str],
+    plan: dict[str, Any],
+) -> BotRow:  # fmt: skip
+    leverage = min(Decimal(str(plan.get("leverage", 1))), sub.max_leverage)
+    settings = {
+        **plan, "amount": str(sub.amount), "amountType": sub.amount_type,
+        "leverage": str(max(leverage, Decimal(1))),
+    }  # fmt: skip
+    new = bots.NewBot(
+        script=SCRIPT, name=f"{plan['symbol']} {plan.get('side', 'buy')} ({ref[0]})",
+        settings=settings, account_id=sub.account_id, leverage=Decimal(settings["leverage"]),
+        extra={"signal_id": ref[0], "channel_id": ref[1]},
+    )  # fmt: skip
+    return await bots.create(session, deps.venues, deps.clock, sub.user_id, new)
+
+
+async def get_signal(session: AsyncSession, partner_id: str, signal_id: str) -> ChannelSignalRow:
+    row = await session.get(ChannelSignalRow, signal_id)
+    if row is None or row.partner_id != partner_id:
+        raise NotFound(f"no signal {signal_id}")
+    return row
+
+
+async def call(
+    session: AsyncSession, deps: Deps, partner_id: str, signal_id: str, changes: dict[str, Any],
+    *, kind: str,
+) -> Outcome:  # fmt: skip
+    """Apply a call (``changes`` to the plan) to the signal and every running trade of it.
+    ``kind``: trailing and rebuy/dca calls reach only subscriptions that follow them."""
+    signal = await get_signal(session, partner_id, signal_id)
+    if signal.status != "active":
+        raise Conflict(f"signal {signal_id} is {signal.status}")
+    script = get_script(SCRIPT)
+    current = script.parse({**signal.plan, "amount": 1})
+    script.edit(current, changes, running=True)  # refused here, before any subscriber
+    signal.plan = {**signal.plan, **_jsonable(changes)}
+    signal.updated_at = deps.clock.now()
+    await session.commit()
+    trades = await _trades(session, signal.id)
+    reached = failed = 0
+    for trade in trades:
+        if (kind == "trailing" and not trade.follow_trailing) or (
+            kind in ("rebuy", "dca") and not trade.follow_dca
+        ):
+            continue
+        if trade.bot_id is None or not deps.engine.is_running(trade.bot_id):
+            continue
+        reached += 1
+        try:
+            await bots.edit(
+                session, deps.venues, deps.clock, trade.user_id, trade.bot_id,
+                changes=changes, engine=deps.engine,
+            )  # fmt: skip
+        except DomainError as e:
+            failed += 1
+            await session.rollback()
+            await _note(session, deps.clock, trade.id, f"{kind} call refused: {e.message}")
+    await session.commit()
+    return Outcome(signal.id, reached, failed)
+
+
+async def cancel(session: AsyncSession, deps: Deps, partner_id: str, signal_id: str) -> Outcome:
+    """Cancel the signal: every subscriber's trade cancels its orders and closes at market."""
+    signal = await get_signal(session, partner_id, signal_id)
+    if signal.status != "active":
+        raise Conflict(f"signal {signal_id} is {signal.status}")
+    signal.status, signal.updated_at = "cancelled", deps.clock.now()
+    await session.commit()
+    reached = failed = 0
+    for trade in await _trades(session, signal.id):
+        if trade.bot_id is None or not deps.engine.is_running(trade.bot_id):
+            continue
+        reached += 1
+        try:
+            await bots.stop(session, deps.engine, trade.user_id, trade.bot_id, close_positions=True)
+        except DomainError as e:
+            failed += 1
+            await session.rollback()
+            await _note(session, deps.clock, trade.id, f"cancel failed: {e.message}")
+    await session.commit()
+    return Outcome(signal.id, reached, failed)
+
+
+@dataclass(frozen=True, slots=True)
+class _Trade:
+    id: str
+    user_id: str
+    bot_id: str | None
+    follow_trailing: bool
+    follow_dca: bool
+
+
+async def _trades(session: AsyncSession, signal_id: str) -> list[_Trade]:
+    """Plain values: a subscriber's failure rolls the session back, expiring rows."""
+    stmt = (
+        select(ChannelTradeRow, ChannelSubscriptionRow)
+        .outerjoin(
+            ChannelSubscriptionRow, ChannelSubscriptionRow.id == ChannelTradeRow.subscription_id
+        )
+        .where(ChannelTradeRow.signal_id == signal_id)
+        .order_by(ChannelTradeRow.id)
+    )
+    return [
+        _Trade(t.id, t.user_id, t.bot_id, s is None or s.follow_trailing, s is None or s.follow_dca)
+        for t, s in (await session.execute(stmt)).all()
+    ]
+
+
+async def _note(session: AsyncSession, clock: Clock, trade_id: str, message: str) -> None:
+    trade = await session.get(ChannelTradeRow, trade_id)
+    if trade is not None:
+        trade.message, trade.updated_at = message, clock.now()
+        await session.commit()
+
+
+def _jsonable(changes: dict[str, Any]) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(json.dumps(changes, default=str))
+    return loaded
+
+
+# ---- smart trades, as each subscriber sees them ------------------------------------------
+
+
+async def smart_trades(
+    session: AsyncSession, user_id: str
+) -> list[tuple[BotRow, ChannelTradeRow | None]]:
+    """The user's smart trades (bots of the script), newest first, with their channel link."""
+    stmt = (
+        select(BotRow, ChannelTradeRow)
+        .outerjoin(ChannelTradeRow, ChannelTradeRow.bot_id == BotRow.id)
+        .where(BotRow.user_id == user_id, BotRow.script == SCRIPT, BotRow.deleted_at.is_(None))
+        .order_by(BotRow.id.desc())
+    )
+    return [(b, t) for b, t in (await session.execute(stmt)).all()]
+
+
+async def failed_trades(session: AsyncSession, user_id: str) -> list[ChannelTradeRow]:
+    """Channel signals that could not become a trade on the user's account, with why."""
+    stmt = select(ChannelTradeRow).where(
+        ChannelTradeRow.user_id == user_id, ChannelTradeRow.bot_id.is_(None)
+    )
+    return list((await session.scalars(stmt.order_by(ChannelTradeRow.id.desc()))).all())
+
+
+async def smart_trade(
+    session: AsyncSession, user_id: str, bot_id: str
+) -> tuple[BotRow, ChannelTradeRow | None]:
+    row = await bots.get(session, user_id, bot_id)
+    if row.script != SCRIPT:
+        raise NotFound("smart trade not found")
+    link = await session.scalar(select(ChannelTradeRow).where(ChannelTradeRow.bot_id == bot_id))
+    return row, link
