@@ -251,6 +251,8 @@ class Runner:
     ran: list[Ran] = field(default_factory=list)
     """Operations run (and their outcomes) since a caller last got its answer."""
     delivered: list[str] = field(default_factory=list)
+    on_signal: bool = False
+    """The item of this cycle is a signal (a refused order fails the signal, not the bot)."""
     """Signal deliveries handled in this cycle (written with the bot)."""
     bar_open: int | None = None
 
@@ -539,6 +541,7 @@ class BotEngine:
             now = self.venue.now_ms()
             for runner in ready:
                 item = runner.queue.popleft()
+                runner.on_signal = isinstance(item, SignalIn)
                 if isinstance(item, Control) and item.done is not None:
                     runner.done.append(item.done)
                 try:
@@ -565,7 +568,10 @@ class BotEngine:
                         self._check_result(r, op, result)
                         if r.done:
                             r.ran.append(Ran(op, result))
-                    await self._clear_pending(with_ops)
+                    logged = [r for r in with_ops if r.dirty]
+                    if logged:  # a signal's refused order is logged on the bot
+                        await self._persist(logged)
+                    await self._clear_pending([r for r in with_ops if r not in logged])
             for runner in ready:
                 # a caller waits until what it asked for has settled: a stop (or a failure)
                 # under way answers when the bot has stopped
@@ -780,6 +786,11 @@ class BotEngine:
         if isinstance(op, CancelOp):
             return
         what = "order" if isinstance(op, PlaceOp) else "change"
+        if r.on_signal:  # one signal it could not follow is that signal's failure, not the bot's
+            self._log(r, f"Signal not followed: {what} refused: {result.error.message}",
+                      Severity.ERROR)  # fmt: skip
+            r.dirty = True
+            return
         r.queue.appendleft(ErrorIn(f"{what} refused: {result.error.message}"))
         self._queued(r)
 
@@ -940,6 +951,8 @@ class BotEngine:
         await self._writer.run(lambda session: _write(session, updates, logs, delivered))
 
     async def _clear_pending(self, runners: Sequence[Runner]) -> None:
+        if not runners:
+            return
         ids = [{"b_id": r.id, "pending": [opcodec.dump(op) for op in r.ops]} for r in runners]
         await self._writer.run(lambda session: _clear(session, ids))
 

@@ -237,3 +237,21 @@ async def test_a_signal_acknowledged_before_a_crash_executes_after_the_restart_o
 
 async def _login(client: httpx.AsyncClient, email: str) -> str:
     return (await login_headers(client, email))["Authorization"]
+
+
+async def test_a_signal_the_venue_refuses_fails_alone_and_the_bot_runs_on(tw: Harness) -> None:
+    t = await trader(tw)
+    await tw.move(SPOT, 6400)
+    bot_id = await t.webhook_bot()
+    tiny = await t.call("POST", "/signals", 201, json={
+        "token": "my-token", "action": "buy", "amount": "0.0001", "idempotency_key": "tiny",
+    })  # fmt: skip
+    assert tiny["status"] == "rejected" and "minimum" in tiny["message"], tiny
+    bot = await t.call("GET", f"/bots/{bot_id}")
+    assert bot["status"] == "active"
+    logs = (await t.call("GET", f"/bots/{bot_id}/logs"))["data"]
+    assert any(line["message"].startswith("Signal not followed") for line in logs)
+    fine = await t.call("POST", "/signals", 201, json={
+        "token": "my-token", "action": "buy", "amount": "0.01", "idempotency_key": "fine",
+    })  # fmt: skip
+    assert fine["executed"]
