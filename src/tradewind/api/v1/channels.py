@@ -153,8 +153,8 @@ class SmartTradeRead(BaseModel):
 
     @classmethod
     def of(cls, row: BotRow, link: ChannelTradeRow | None) -> SmartTradeRead:
-        state = row.state or {}
-        book = state.get("book", {})
+        book = (row.state or {}).get("book", {})
+        state = (row.state or {}).get("strategy", {})
         extra = row.extra or {}
         return cls(
             smart_trade_id=row.id, signal_id=extra.get("signal_id"),
