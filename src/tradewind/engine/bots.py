@@ -334,6 +334,12 @@ class BotEngine:
     def is_running(self, bot_id: str) -> bool:
         return bot_id in self._runners
 
+    @property
+    def store(self) -> StoreRunner:
+        """The store writer the engine uses (one thread on SQLite): callers whose unit of work
+        must be quick use it too."""
+        return self._writer
+
     def runner(self, bot_id: str) -> Runner | None:
         return self._runners.get(bot_id)
 

@@ -19,14 +19,15 @@ import asyncio
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tradewind.domain.bots import BotStatus
 from tradewind.domain.clock import Clock
@@ -232,48 +233,71 @@ async def submit(
     """Store, match, acknowledge, execute (see the module docstring)."""
     now = clock.now()
     key = _dedup_key(incoming)
+    stale = _stale(incoming, now)
     async with _lock(incoming.owner_id):
-        earlier = await _earlier(session, incoming.owner_id, key, now, dedup_seconds,
-                                 explicit=bool(incoming.idempotency_key))  # fmt: skip
-        if earlier is not None:
-            return await _outcome(session, earlier, duplicate=True)
-        row = SignalRow(
-            id=new_id(PREFIX_SIGNAL), owner_id=incoming.owner_id, source=incoming.source,
-            dedup_key=key, symbol=incoming.symbol, action=incoming.action.value,
-            amount=incoming.amount, price=incoming.price, investment_type=incoming.investment_type,
-            signal_ts=None if incoming.ts_ms is None else datetime.fromtimestamp(incoming.ts_ms / 1000, UTC),
-            max_lag=incoming.max_lag, bot_id=incoming.bot_id, token=incoming.token,
-            status="accepted", message="", created_at=now,
-            body={k: v for k, v in incoming.body.items() if k not in SECRETS},
-        )  # fmt: skip
-        deliveries: list[SignalDeliveryRow] = []
-        stale = _stale(incoming, now)
-        if stale:
-            row.status, row.message = "rejected", stale
-        else:
-            bots = await _match(session, incoming)
-            for bot in bots:
-                running = bot.status == BotStatus.ACTIVE.value and engine.is_running(bot.id)
-                deliveries.append(SignalDeliveryRow(
-                    id=new_id(PREFIX_DELIVERY), signal_id=row.id, bot_id=bot.id,
-                    status="pending" if running else "rejected",
-                    message=None if running else f"the bot is {bot.status}, not active",
-                    order_ids=[], created_at=now, handled_at=None,
-                ))  # fmt: skip
-            if not bots:
-                row.status, row.message = "rejected", _nothing_matched(incoming)
-            elif not any(d.status == "pending" for d in deliveries):
-                row.status, row.message = "rejected", "no matching bot is active"
-            else:
-                row.message = "accepted"
-        session.add(row)
-        await session.flush()
-        session.add_all(deliveries)
-        await session.commit()  # the acknowledgement is durable from here on
+        # one unit of work on the store's writer: the repeat check, the match, the rows
+        acknowledged = await engine.store.run(
+            lambda s: _acknowledge(s, incoming, key, now, dedup_seconds, stale, engine.is_running)
+        )
+    if isinstance(acknowledged, str):
+        earlier = await session.get(SignalRow, acknowledged)
+        assert earlier is not None
+        return await _outcome(session, earlier, duplicate=True)
+    row, deliveries = acknowledged
     pending = [d for d in deliveries if d.status == "pending"]
     if pending:
         await _execute(session, engine, row, pending, wait_seconds)
     return await _outcome(session, row)
+
+
+def _acknowledge(
+    s: Session, incoming: Incoming, key: str, now: datetime, window: float, stale: str | None,
+    is_running: Callable[[str], bool],
+) -> str | tuple[SignalRow, list[SignalDeliveryRow]]:  # fmt: skip
+    """The id of the earlier signal this repeats, or the new signal and its deliveries,
+    committed (the acknowledgement)."""
+    stmt = select(SignalRow.id).where(
+        SignalRow.owner_id == incoming.owner_id, SignalRow.dedup_key == key
+    )
+    if not incoming.idempotency_key:
+        stmt = stmt.where(SignalRow.created_at >= now - timedelta(seconds=window))
+    earlier = s.scalar(stmt.order_by(SignalRow.id).limit(1))
+    if earlier is not None:
+        return str(earlier)
+    row = SignalRow(
+        id=new_id(PREFIX_SIGNAL), owner_id=incoming.owner_id, source=incoming.source,
+        dedup_key=key, symbol=incoming.symbol, action=incoming.action.value,
+        amount=incoming.amount, price=incoming.price, investment_type=incoming.investment_type,
+        signal_ts=None if incoming.ts_ms is None else datetime.fromtimestamp(incoming.ts_ms / 1000, UTC),
+        max_lag=incoming.max_lag, bot_id=incoming.bot_id, token=incoming.token,
+        status="accepted", message="accepted", created_at=now,
+        body={k: v for k, v in incoming.body.items() if k not in SECRETS},
+    )  # fmt: skip
+    deliveries: list[SignalDeliveryRow] = []
+    if stale:
+        row.status, row.message = "rejected", stale
+    else:
+        bots = list(s.scalars(_match(incoming)).all())
+        if incoming.token and not incoming.bot_id:
+            bots = [b for b in bots if b.settings.get("signalToken") == incoming.token]
+        for bot in bots:
+            running = bot.status == BotStatus.ACTIVE.value and is_running(bot.id)
+            deliveries.append(SignalDeliveryRow(
+                id=new_id(PREFIX_DELIVERY), signal_id=row.id, bot_id=bot.id,
+                status="pending" if running else "rejected",
+                message=None if running else f"the bot is {bot.status}, not active",
+                order_ids=[], created_at=now, handled_at=None,
+            ))  # fmt: skip
+        if not bots:
+            row.status, row.message = "rejected", _nothing_matched(incoming)
+        elif not any(d.status == "pending" for d in deliveries):
+            row.status, row.message = "rejected", "no matching bot is active"
+    s.add(row)
+    s.flush()
+    s.add_all(deliveries)
+    s.flush()
+    s.expunge_all()
+    return row, deliveries
 
 
 def _stale(incoming: Incoming, now: datetime) -> str | None:
@@ -293,17 +317,7 @@ def _nothing_matched(incoming: Incoming) -> str:
     return f"no active bot for {incoming.symbol}"
 
 
-async def _earlier(
-    session: AsyncSession, owner_id: str, key: str, now: datetime, window: float, *, explicit: bool
-) -> SignalRow | None:
-    stmt = select(SignalRow).where(SignalRow.owner_id == owner_id, SignalRow.dedup_key == key)
-    if not explicit:
-        stmt = stmt.where(SignalRow.created_at >= now - timedelta(seconds=window))
-    found: SignalRow | None = await session.scalar(stmt.order_by(SignalRow.id).limit(1))
-    return found
-
-
-async def _match(session: AsyncSession, incoming: Incoming) -> list[BotRow]:
+def _match(incoming: Incoming) -> Select[Any]:
     users = list(incoming.users) if incoming.users is not None else [incoming.owner_id]
     stmt = select(BotRow).where(BotRow.user_id.in_(users), BotRow.deleted_at.is_(None))
     if incoming.bot_id:
@@ -313,11 +327,8 @@ async def _match(session: AsyncSession, incoming: Incoming) -> list[BotRow]:
     elif incoming.symbol:
         stmt = stmt.where(BotRow.symbol == incoming.symbol, BotRow.status == BotStatus.ACTIVE.value)
     else:
-        return []
-    bots = list((await session.scalars(stmt.order_by(BotRow.id))).all())
-    if incoming.token and not incoming.bot_id:
-        bots = [b for b in bots if b.settings.get("signalToken") == incoming.token]
-    return bots
+        stmt = stmt.where(BotRow.id.is_(None))
+    return stmt.order_by(BotRow.id)
 
 
 async def _execute(
@@ -336,7 +347,10 @@ async def _execute(
         return _judge(ran)
 
     tasks = {d.id: asyncio.ensure_future(one(d)) for d in pending}
-    done, _ = await asyncio.wait(tasks.values(), timeout=wait_seconds or None)
+    if wait_seconds <= 0:  # answer at once: the engine has the deliveries, durably
+        row.message = "accepted; its bots are executing it"
+        return
+    done, _ = await asyncio.wait(tasks.values(), timeout=wait_seconds)
     results: dict[str, tuple[str, str, list[str]]] = {
         i: t.result() for i, t in tasks.items() if t in done
     }
