@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict
 
 from tradewind.api.deps import RuntimeDep, SessionDep, password_login
-from tradewind.api.dialects.trynquant import bots
+from tradewind.api.dialects.trynquant import bots, signals
 from tradewind.api.dialects.trynquant.paths import PREFIX, both
 from tradewind.domain.accounts import Scope
 from tradewind.domain.errors import NotFound
@@ -78,3 +78,4 @@ for path in both("/platform-ips/"):
                          include_in_schema=path.endswith("/"))  # fmt: skip
 
 router.include_router(bots.router)
+router.include_router(signals.router)
