@@ -15,7 +15,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from tradewind.api.deps import RuntimeDep, SessionDep
-from tradewind.api.dialects.haas import bot_records
+from tradewind.api.dialects.haas import bot_records, signals
 from tradewind.api.dialects.haas.bot_records import partner_bot
 from tradewind.api.dialects.haas.envelope import ok
 from tradewind.api.dialects.haas.routes import (
@@ -355,3 +355,4 @@ async def preview_bot(
 
 
 router.include_router(bot_records.router)
+router.include_router(signals.router)
