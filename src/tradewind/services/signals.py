@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,7 @@ from tradewind.domain.ids import new_id
 from tradewind.domain.instruments import Instrument
 from tradewind.engine.bots import BotEngine, Ran, bot_signal
 from tradewind.services.pagination import Page, make_page, paginate
+from tradewind.store.db import StoreRunner
 from tradewind.store.tables import BotRow, SignalDeliveryRow, SignalRow
 from tradewind.strategies.base import SignalAction
 from tradewind.venues.paper.venue import PlaceOp
@@ -247,7 +248,10 @@ async def submit(
     pending = [d for d in deliveries if d.status == "pending"]
     if pending:
         await _execute(session, engine, row, pending, wait_seconds)
-    return await _outcome(session, row)
+    return Outcome(
+        signal_id=row.id, status=row.status, message=row.message, created_at=row.created_at,
+        deliveries=[Delivered(d.bot_id, d.status, d.message, list(d.order_ids)) for d in deliveries],
+    )  # fmt: skip
 
 
 def _acknowledge(
@@ -294,8 +298,10 @@ def _acknowledge(
             row.status, row.message = "rejected", "no matching bot is active"
     s.add(row)
     s.flush()
-    s.add_all(deliveries)
-    s.flush()
+    if deliveries:
+        s.execute(insert(_DELIVERIES), [
+            {c.key: getattr(d, c.key) for c in _DELIVERIES.columns} for d in deliveries
+        ])  # fmt: skip
     s.expunge_all()
     return row, deliveries
 
@@ -354,15 +360,12 @@ async def _execute(
     results: dict[str, tuple[str, str, list[str]]] = {
         i: t.result() for i, t in tasks.items() if t in done
     }
+    updates = []
     for delivery in pending:
         if delivery.id in results:
             delivery.status, delivery.message, delivery.order_ids = results[delivery.id]
-            await session.execute(
-                update(SignalDeliveryRow).where(SignalDeliveryRow.id == delivery.id).values(
-                    status=delivery.status, message=delivery.message,
-                    order_ids=delivery.order_ids,
-                )
-            )  # fmt: skip
+            updates.append({"d_id": delivery.id, "status": delivery.status,
+                            "message": delivery.message, "order_ids": delivery.order_ids})  # fmt: skip
     statuses = [r[0] for r in results.values()]
     if "executed" in statuses:
         row.status = "executed"
@@ -372,12 +375,28 @@ async def _execute(
         row.message = next((m for s, m, _ in results.values() if m), "no bot acted on it")
     else:
         row.message = "accepted; its bots are still executing it"
-    await session.execute(
+    await engine.store.run(lambda s: _record(s, row, updates))
+
+
+_DELIVERIES = cast(Table, SignalDeliveryRow.__table__)
+_OUTCOME = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("d_id"))
+    .values(
+        status=bindparam("status"), message=bindparam("message"), order_ids=bindparam("order_ids")
+    )
+)
+
+
+def _record(s: Session, row: SignalRow, updates: list[dict[str, Any]]) -> None:
+    """What the bots did, in one unit of work."""
+    if updates:
+        s.execute(_OUTCOME, updates)
+    s.execute(
         update(SignalRow)
         .where(SignalRow.id == row.id)
         .values(status=row.status, message=row.message)
     )
-    await session.commit()
 
 
 def _judge(ran: list[Ran]) -> tuple[str, str, list[str]]:
@@ -441,12 +460,19 @@ def hook_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def bot_for_hook(session: AsyncSession, token: str) -> BotRow:
-    row: BotRow | None = await session.scalar(
-        select(BotRow).where(
-            BotRow.hook_token_hash == hook_hash(token), BotRow.deleted_at.is_(None)
-        )
-    )
-    if row is None:
+async def bot_for_hook(store: StoreRunner, token: str) -> tuple[str, str]:
+    """The bot (and its owner) a webhook token belongs to; ``NotFound`` otherwise."""
+    digest = hook_hash(token)
+
+    def find(s: Session) -> tuple[str, str] | None:
+        found = s.execute(
+            select(BotRow.id, BotRow.user_id).where(
+                BotRow.hook_token_hash == digest, BotRow.deleted_at.is_(None)
+            )
+        ).first()
+        return None if found is None else (str(found[0]), str(found[1]))
+
+    bot = await store.run(find)
+    if bot is None:
         raise NotFound("unknown webhook")
-    return row
+    return bot

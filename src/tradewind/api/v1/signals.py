@@ -186,7 +186,7 @@ async def new_hook(
 async def hook(
     token: str, request: Request, session: SessionDep, runtime: RuntimeDep, response: Response
 ) -> SignalRead:
-    row = await signals.bot_for_hook(session, token)
+    bot_id, owner_id = await signals.bot_for_hook(runtime.store, token)
     raw = (await request.body()).decode("utf-8", "replace").strip()
     try:
         body = json.loads(raw) if raw.startswith("{") else {"action": raw}
@@ -199,7 +199,7 @@ async def hook(
         raise ValidationFailed(
             "the body must be a JSON object", details=[{"field": "body", "message": "an object"}]
         )
-    signal = incoming(runtime, "hook", row.user_id, body, bot_id=row.id)
+    signal = incoming(runtime, "hook", owner_id, body, bot_id=bot_id)
     outcome = await _submit(runtime, session, signal)
     response.status_code = status.HTTP_200_OK if outcome.duplicate else status.HTTP_201_CREATED
     return SignalRead.of(outcome)
