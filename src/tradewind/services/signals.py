@@ -23,7 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from functools import partial
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +42,7 @@ from tradewind.store.tables import BotRow, SignalDeliveryRow, SignalRow
 from tradewind.strategies.base import SignalAction
 from tradewind.venues.paper.venue import PlaceOp
 
+T = TypeVar("T")
 PREFIX_SIGNAL = "sig"
 PREFIX_DELIVERY = "dlv"
 SECRETS = frozenset({"api_key", "secret", "api_secret", "password", "token", "signalToken"})
@@ -237,7 +239,7 @@ async def submit(
     stale = _stale(incoming, now)
     async with _lock(incoming.owner_id):
         # one unit of work on the store's writer: the repeat check, the match, the rows
-        acknowledged = await engine.store.run(
+        acknowledged = await _batcher(engine.store).run(
             lambda s: _acknowledge(s, incoming, key, now, dedup_seconds, stale, engine.is_running)
         )
     if isinstance(acknowledged, str):
@@ -252,6 +254,57 @@ async def submit(
         signal_id=row.id, status=row.status, message=row.message, created_at=row.created_at,
         deliveries=[Delivered(d.bot_id, d.status, d.message, list(d.order_ids)) for d in deliveries],
     )  # fmt: skip
+
+
+class _Batcher:
+    """Group commit: acknowledgements that arrive while one is being written are written
+    together, in one unit of work (one thread hop, one commit). Each waits for its own
+    result; if the unit fails, every one of them fails (none was acknowledged)."""
+
+    def __init__(self, store: StoreRunner) -> None:
+        self._store = store
+        self._queue: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]] = []
+        self._draining = False
+        self._task: asyncio.Future[None] | None = None
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append((work, future))
+        if not self._draining:
+            self._draining = True
+            self._task = asyncio.ensure_future(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    results = await self._store.run(partial(_all, [work for work, _ in batch]))
+                except Exception as e:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(e)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._draining = False
+
+
+def _all(works: list[Callable[[Session], Any]], session: Session) -> list[Any]:
+    return [work(session) for work in works]
+
+
+_batchers: dict[int, _Batcher] = {}
+
+
+def _batcher(store: StoreRunner) -> _Batcher:
+    found = _batchers.get(id(store))
+    if found is None or found._store is not store:
+        found = _batchers[id(store)] = _Batcher(store)
+    return found
 
 
 def _acknowledge(
@@ -460,9 +513,21 @@ def hook_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_hooks: dict[str, tuple[str, str]] = {}
+"""Webhook token hash -> (bot, owner), as found in the store (a new token forgets the old)."""
+
+
+def forget_hook(digest: str | None) -> None:
+    if digest is not None:
+        _hooks.pop(digest, None)
+
+
 async def bot_for_hook(store: StoreRunner, token: str) -> tuple[str, str]:
-    """The bot (and its owner) a webhook token belongs to; ``NotFound`` otherwise."""
+    """The bot (and its owner) a webhook token belongs to; ``NotFound`` otherwise. A deleted
+    bot's token may still be found here; the signal then matches no bot."""
     digest = hook_hash(token)
+    if digest in _hooks:
+        return _hooks[digest]
 
     def find(s: Session) -> tuple[str, str] | None:
         found = s.execute(
@@ -475,4 +540,5 @@ async def bot_for_hook(store: StoreRunner, token: str) -> tuple[str, str]:
     bot = await store.run(find)
     if bot is None:
         raise NotFound("unknown webhook")
+    _hooks[digest] = bot
     return bot

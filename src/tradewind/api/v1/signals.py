@@ -176,6 +176,7 @@ async def new_hook(
 ) -> HookRead:
     row = await bots.get(session, principal.user_id, bot_id)
     token = "wh_" + secrets.token_urlsafe(32)
+    signals.forget_hook(row.hook_token_hash)
     row.hook_token_hash = signals.hook_hash(token)
     await session.flush()
     return HookRead(token=token, url=str(request.url_for("hook", token=token)))

@@ -1,0 +1,271 @@
+"""Signals: TradingView alerts through HTTP, and one signal fanned out to many bots.
+
+Part 1 starts `tradewind serve` (SQLite, fresh data directory), makes ``--bots`` webhook bots
+(10 per trader) and their webhook URLs, and posts, round robin over the bots, TradingView-style alerts (`{"action": "buy", "quantity": 0.002}`,
+each with its own idempotency key) at a fixed rate from several client threads, open loop:
+each request's time counts from the moment it was due, so a server that falls behind shows
+it. It does this twice, side by side: with `TRADEWIND_SIGNAL_WAIT_SECONDS=0` the answer comes
+as soon as the signal and its delivery are durable (the acknowledgement); with the default
+the answer also waits for the bot's market order (acknowledgement plus execution).
+
+Part 2 builds the service's parts in this process (SQLite file store, paper venue, bot
+engine), starts ``--subscribers`` webhook bots listening on one signal token (10 per paper
+account, as a partner's users would be), and times one signal from submission until every
+bot's order has been placed (`services.signals.submit`, the path every dialect uses).
+
+    .venv/bin/python bench/signals.py [--rate 200] [--seconds 10] [--subscribers 10000]
+
+Targets (issue 5): p99 acknowledgement under 50 ms at 200 signals/s; 10,000 subscribers
+executed within 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from bots import start_all  # bench/bots.py: starting many bots through the engine
+from orders import free_port, percentile
+from rich.console import Console
+from sqlalchemy import insert
+
+from tradewind.domain.bots import BotStatus
+from tradewind.domain.clock import ManualClock
+from tradewind.domain.ids import new_id
+from tradewind.domain.orders import PositionMode
+from tradewind.engine.bots import BotEngine, BotSpec
+from tradewind.engine.bus import EventBus
+from tradewind.marketdata.feeds import ManualFeed
+from tradewind.services import signals
+from tradewind.store.db import StoreRunner, create_engine, session_factory
+from tradewind.store.migrate import upgrade
+from tradewind.store.tables import BotRow, UserRow
+from tradewind.strategies.base import SignalAction
+from tradewind.venues.paper.catalog import paper_instruments
+from tradewind.venues.paper.venue import PaperVenue
+
+console = Console(stderr=True)
+
+# ---- part 1: HTTP ------------------------------------------------------------------------------
+
+
+def serve(data_dir: Path, port: int, wait: str | None) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND_")}
+    env.update(TRADEWIND_LOG_LEVEL="WARNING", TRADEWIND_RATE_LIMIT_PER_KEY="100000",
+               TRADEWIND_RATE_LIMIT_PER_IP="100000")  # fmt: skip
+    if wait is not None:
+        env["TRADEWIND_SIGNAL_WAIT_SECONDS"] = wait
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tradewind", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def hook_urls(base: str, bots: int) -> list[str]:
+    """``bots`` webhook bots (10 traders with ``bots / 10`` each) and their webhook URLs."""
+    urls = []
+    for trader in range(max(1, bots // 10)):
+        email, password = f"tv{trader}@example.com", "alerts all day long"
+        httpx.post(f"{base}/api/v1/auth/register", json={"email": email, "password": password})
+        login = httpx.post(f"{base}/api/v1/auth/login", json={"email": email, "password": password})
+        auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        for n in range(min(10, bots)):
+            bot = httpx.post(f"{base}/api/v1/bots", headers=auth, json={
+                "type": "webhook", "name": "tv", "settings": {"symbol": "BTC/USDT", "signalToken": f"tv{n}"},
+            }).json()  # fmt: skip
+            httpx.post(f"{base}/api/v1/bots/{bot['bot_id']}/start", headers=auth).raise_for_status()
+            # a stock of BTC, so sells never wait for buys
+            httpx.post(f"{base}/api/v1/signals", headers=auth, json={
+                "bot_id": bot["bot_id"], "action": "buy", "amount": "0.02",
+            }).raise_for_status()  # fmt: skip
+            hook = httpx.post(f"{base}/api/v1/bots/{bot['bot_id']}/hook", headers=auth).json()
+            urls.append(str(hook["url"]))
+    return urls
+
+
+def blast(
+    urls: list[str], rate: float, seconds: float, threads: int
+) -> tuple[list[float], list[str]]:
+    """Open loop: request i is due at start + i / rate; its time counts from then."""
+    total = int(rate * seconds)
+    start = time.perf_counter() + 0.5
+    latencies: list[float] = []
+    statuses: list[str] = []
+    lock = threading.Lock()
+    counter = iter(range(total))
+
+    def worker() -> None:
+        with httpx.Client(timeout=30) as client:
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                due = start + i / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                alert = {"action": "buy" if i % 2 else "sell", "quantity": 0.002,
+                         "idempotency_key": f"alert-{i}"}  # fmt: skip
+                r = client.post(urls[i % len(urls)], json=alert)
+                took = (time.perf_counter() - due) * 1000
+                with lock:
+                    latencies.append(took)
+                    statuses.append(r.json().get("status", str(r.status_code)))
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return latencies, statuses
+
+
+def part_one(
+    rate: float, seconds: float, threads: int, bots: int
+) -> list[tuple[str, list[float], list[str]]]:
+    results = []
+    for label, wait in (("acknowledgement (wait 0)", "0"), ("ack + execution (default)", None)):
+        with tempfile.TemporaryDirectory(prefix="tw-bench-signals-") as tmp:
+            port = free_port()
+            proc = serve(Path(tmp) / "data", port, wait)
+            try:
+                urls = hook_urls(f"http://127.0.0.1:{port}", bots)
+                console.print(f"{label}: {int(rate * seconds)} alerts at {rate:.0f}/s ...")
+                latencies, statuses = blast(urls, rate, seconds, threads)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+        results.append((label, latencies, statuses))
+    return results
+
+
+# ---- part 2: one signal, many bots -------------------------------------------------------------
+
+
+async def part_two(subscribers: int, per_account: int) -> tuple[float, int, int, float]:
+    with tempfile.TemporaryDirectory(prefix="tw-bench-fanout-") as tmp:
+        db = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        await upgrade(db)
+        store = StoreRunner(db)
+        clock = ManualClock(datetime(2026, 11, 1, tzinfo=UTC))
+        feed = ManualFeed("BTC/USDT")
+        feed.push("BTC/USDT", 6400.0, int(clock.now().timestamp() * 1000))
+        sessions = session_factory(db)
+        venue = PaperVenue(instruments=paper_instruments(), feeds={"BTC/USDT": feed},
+                           sessions=sessions, clock=clock, bus=EventBus(), writer=store)  # fmt: skip
+        await venue.load()
+        now = datetime.now(UTC)
+        users = [new_id("usr") for _ in range((subscribers + per_account - 1) // per_account)]
+        await store.run(lambda s: s.execute(insert(UserRow), [
+            {"id": u, "email": f"{u}@bench.test", "password_hash": "-", "plan": "free", "role": "user",
+             "public_profile_enabled": False, "created_at": now, "updated_at": now} for u in users
+        ]))  # fmt: skip
+        accounts = []
+        for user in users:
+            info = await venue.open_account(
+                user_id=user, name="bench", mode=PositionMode.NETTING, leverage=Decimal(1),
+                currency="USDT", balances={"USDT": Decimal(per_account * 100)}, is_default=True,
+            )  # fmt: skip
+            accounts.append(info.account_id)
+        settings = {"symbol": "BTC/USDT", "signalToken": "partner-channel"}
+        rows = [{
+            "id": new_id("bot"), "user_id": users[i // per_account], "account_id": accounts[i // per_account],
+            "name": f"follower {i}", "script": "webhook", "symbol": "BTC/USDT", "settings": settings,
+            "status": BotStatus.STOPPED.value, "status_reason": None, "master_bot_id": None,
+            "follow_updates": False, "cloned": 0, "investment": None, "leverage": Decimal(1),
+            "stop_loss_pct": None, "extra": {}, "state": {}, "order_seq": 0, "pending": [],
+            "fill_cursor": None, "log_seq": 0, "stop_exit": False, "realized_pnl": Decimal(0),
+            "created_at": now, "updated_at": now, "deleted_at": None,
+        } for i in range(subscribers)]  # fmt: skip
+        await store.run(lambda s: s.execute(insert(BotRow), rows))
+        engine = BotEngine(venue=venue, writer=store)
+        specs = [
+            BotSpec(
+                id=r["id"],
+                user_id=r["user_id"],
+                account_id=r["account_id"],
+                script="webhook",
+                symbol="BTC/USDT",
+                settings=settings,
+                status=BotStatus.STOPPED,
+                state={},
+                order_seq=0,
+                log_seq=0,
+                fill_cursor=None,
+                pending=[],
+                stop_exit=False,
+            )
+            for r in rows
+        ]
+        console.print(f"starting {subscribers} webhook bots ...")
+        await start_all(engine, specs)
+        loop = asyncio.create_task(engine.run())
+        incoming = signals.Incoming(
+            source="bench", owner_id=users[0], users=users, action=SignalAction.BUY,
+            amount=Decimal("0.002"), token="partner-channel", body={"n": 1},
+        )  # fmt: skip
+        began = time.perf_counter()
+        async with sessions() as session:
+            outcome = await signals.submit(
+                session, engine, clock, incoming, dedup_seconds=60, wait_seconds=120
+            )
+        took = time.perf_counter() - began
+        loop.cancel()
+        executed = sum(1 for d in outcome.deliveries if d.status == "executed")
+        orders = len(outcome.order_ids)
+        store.close()
+        await db.dispose()
+        return took, executed, orders, subscribers / took
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--bots", type=int, default=100, help="webhook bots the alerts go to")
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--per-account", type=int, default=10)
+    parser.add_argument("--skip-http", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_http:
+        print(f"TradingView alerts through {args.bots} bots' webhook URLs, {args.rate:.0f}/s for "
+              f"{args.seconds:.0f} s, open loop ({args.threads} client threads):")  # fmt: skip
+        print(f"{'':30}{'p50':>10}{'p99':>10}{'max':>10}{'mean':>10}  statuses")
+        rows: list[Any] = part_one(args.rate, args.seconds, args.threads, args.bots)
+        for label, lat, statuses in rows:
+            counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+            print(f"{label:30}{percentile(lat, 0.5):>8.1f}ms{percentile(lat, 0.99):>8.1f}ms"
+                  f"{max(lat):>8.1f}ms{statistics.fmean(lat):>8.1f}ms  {counts}")  # fmt: skip
+        ack, full = rows[0][1], rows[1][1]
+        print(f"ratio ack+execution / ack (p50): "
+              f"{percentile(full, 0.5) / percentile(ack, 0.5):.1f}x")  # fmt: skip
+    took, executed, orders, per_second = asyncio.run(part_two(args.subscribers, args.per_account))
+    print(f"one signal to {args.subscribers} webhook bots: {took:.2f} s until every order was "
+          f"placed ({executed} deliveries executed, {orders} orders; {per_second:,.0f} bots/s)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
