@@ -18,6 +18,7 @@ async def test_native_lists_every_script_with_its_schema(tw: Harness) -> None:
         "futures_dollar_cost_averaging",
         "rsi_bot",
         "webhook",
+        "smart_trade",
     }
     grid = (
         await tw.client.get("/api/v1/scripts/grid_standard", headers=h)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradewind.api.deps import RuntimeDep, SessionDep, bearer_token, resolve_principal
+from tradewind.api.deps import BearerDoc, RuntimeDep, SessionDep, bearer_token, resolve_principal
 from tradewind.api.dialects.anny.envelope import PREFIX, ok
 from tradewind.domain.errors import Forbidden, ValidationFailed
 from tradewind.services import channels
@@ -25,8 +25,11 @@ Share = Annotated[Decimal, Field(gt=0, le=100)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
-async def _partner(request: Request, runtime: RuntimeDep, session: SessionDep) -> Principal:
-    """A partner's API key (``pk_…:sk_…``); anything else is UNAUTHORIZED."""
+async def _partner(
+    request: Request, runtime: RuntimeDep, session: SessionDep, _doc: BearerDoc
+) -> Principal:
+    """A partner's API key (``pk_…:sk_…``); anything else is UNAUTHORIZED. (``_doc`` puts the
+    bearer scheme in the OpenAPI document.)"""
     principal = await resolve_principal(
         runtime, session, bearer_token(request), allow_keys=True, allow_jwt=False
     )
