@@ -120,7 +120,7 @@ async def _require_partner(
     principal: Annotated[Principal, Depends(require_scope(Scope.FULL))],
 ) -> Principal:
     if not principal.is_partner:
-        raise Forbidden("only partner accounts manage users")
+        raise Forbidden("only partner accounts may do this")
     return principal
 
 

@@ -286,7 +286,7 @@ async def _create_bot(
 ) -> BotRow:  # fmt: skip
     leverage = min(Decimal(str(plan.get("leverage", 1))), sub.max_leverage)
     settings = {
-        **plan, "amount": str(sub.amount), "amountType": sub.amount_type,
+        **plan, "amount": format(sub.amount, "f"), "amountType": sub.amount_type,
         "leverage": str(max(leverage, Decimal(1))),
     }  # fmt: skip
     new = bots.NewBot(
