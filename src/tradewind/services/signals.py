@@ -43,6 +43,7 @@ from tradewind.strategies.base import SignalAction
 from tradewind.venues.paper.venue import PlaceOp
 
 T = TypeVar("T")
+STALE = "stale:"
 PREFIX_SIGNAL = "sig"
 PREFIX_DELIVERY = "dlv"
 SECRETS = frozenset({"api_key", "secret", "api_secret", "password", "token", "signalToken"})
@@ -206,6 +207,14 @@ class Outcome:
         return self.status == "executed"
 
     @property
+    def reason(self) -> str | None:
+        """Why it was refused before reaching any bot: ``stale`` (past its maxLag) or
+        ``unmatched`` (no bot matches); None otherwise."""
+        if self.status != "rejected" or self.deliveries:
+            return None
+        return "stale" if STALE in self.message else "unmatched"
+
+    @property
     def order_ids(self) -> list[str]:
         return [o for d in self.deliveries for o in d.order_ids]
 
@@ -364,7 +373,9 @@ def _stale(incoming: Incoming, now: datetime) -> str | None:
         return None
     age = now.timestamp() - incoming.ts_ms / 1000
     if age > incoming.max_lag:
-        return f"stale: the signal is {age:.0f} s old, more than its maxLag of {incoming.max_lag} s"
+        return (
+            f"{STALE} the signal is {age:.0f} s old, more than its maxLag of {incoming.max_lag} s"
+        )
     return None
 
 

@@ -103,9 +103,9 @@ async def send_signal(
         session, runtime.bots, runtime.clock, incoming,
         dedup_seconds=settings.signal_dedup_seconds, wait_seconds=settings.signal_wait_seconds,
     )  # fmt: skip
-    if outcome.status == "rejected" and not outcome.deliveries:
+    if outcome.reason is not None:
         # refused before reaching a bot: too late, or nobody listens
-        if "stale:" in outcome.message:
+        if outcome.reason == "stale":
             raise ValidationFailed(
                 outcome.message, details=[{"field": "maxLag", "message": outcome.message}]
             )
