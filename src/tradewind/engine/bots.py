@@ -701,6 +701,11 @@ class BotEngine:
         elif isinstance(item, FinishStopIn):
             r.stopping, r.finish = False, None
             close = item.close_positions
+            # orders the first cancels could not name: a re-arm the venue made between the
+            # stop's decision and its cancels, or (after a crash) an order the venue had
+            # filled in memory but not yet written, so it is open again after the restart
+            for order in self._open_orders(r):
+                r.ops.append(CancelOp(r.account_id, order.id, "bot stopped"))
             found = strategy.on_stop(self._context(r, now), close)
             r.status, r.reason = item.status, item.reason
             self._log(r, f"Bot stopped: {item.reason}" if item.status is BotStatus.STOPPED
