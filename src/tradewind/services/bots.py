@@ -435,3 +435,26 @@ async def preview(
     )
     orders: list[PlaceOrder] = strategy.preview(ctx)
     return script, orders
+
+
+# ---- a user's bots -----------------------------------------------------------------------
+
+
+async def status_counts(session: AsyncSession, user_id: str) -> dict[str, int]:
+    """The user's live bots by status."""
+    stmt = (
+        select(BotRow.status, func.count())
+        .where(BotRow.user_id == user_id, BotRow.deleted_at.is_(None))
+        .group_by(BotRow.status)
+    )
+    return {status: int(n) for status, n in (await session.execute(stmt)).all()}
+
+
+async def check_user_deletable(session: AsyncSession, user_id: str) -> None:
+    """A user whose bots run (active or paused) is not deleted: stop them first."""
+    counts = await status_counts(session, user_id)
+    running = sum(counts.get(status, 0) for status in RUNNING)
+    if running:
+        raise Conflict(
+            f"the user has {running} active bot(s); stop and delete its bots before deleting it"
+        )

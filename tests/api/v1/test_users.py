@@ -234,6 +234,30 @@ class TestPartnerUsers:
         assert (await tw.client.delete(f"/api/v1/users/{created[0]}", headers=h)).status_code == 204
         assert (await tw.client.get(f"/api/v1/users/{created[0]}", headers=h)).status_code == 404
 
+    async def test_a_user_whose_bots_run_is_not_deleted(self, tw: Harness) -> None:
+        partner = await make_partner(tw)
+        h = {"Authorization": partner["auth"]}
+        email = unique_email()
+        r = await tw.client.post(
+            "/api/v1/users", json={"email": email, "password": PASSWORD}, headers=h
+        )
+        uid = r.json()["user_id"]
+        user = await login_headers(tw.client, email)
+        await tw.move("BTC/USDT", 6400)
+        bot = await tw.client.post("/api/v1/bots", headers=user, json={
+            "type": "webhook", "name": "w", "settings": {"symbol": "BTC/USDT", "signalToken": "t"},
+        })  # fmt: skip
+        bot_id = bot.json()["bot_id"]
+        assert (
+            await tw.client.post(f"/api/v1/bots/{bot_id}/start", headers=user)
+        ).status_code == 200
+        r = await tw.client.delete(f"/api/v1/users/{uid}", headers=h)
+        assert r.status_code == 409 and "bot" in r.json()["error"]["message"]
+        assert (
+            await tw.client.post(f"/api/v1/bots/{bot_id}/stop", headers=user)
+        ).status_code == 200
+        assert (await tw.client.delete(f"/api/v1/users/{uid}", headers=h)).status_code == 204
+
     async def test_another_partners_user_is_404(self, tw: Harness) -> None:
         a, b = await make_partner(tw), await make_partner(tw)
         r = await tw.client.post(

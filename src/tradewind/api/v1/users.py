@@ -17,7 +17,7 @@ from tradewind.api.deps import (
     password_login,
 )
 from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, Model, PageOf, errors
-from tradewind.services import accounts, trading
+from tradewind.services import accounts, bots, trading
 from tradewind.store.tables import UserRow
 
 router = APIRouter(tags=["accounts"])
@@ -194,12 +194,13 @@ async def get_managed_user(user_id: str, principal: PartnerScope, session: Sessi
 @router.delete(
     "/users/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=errors(401, 403, 404),
-    summary="Delete a user you manage",
+    responses=errors(401, 403, 404, 409),
+    summary="Delete a user you manage (refused while its bots run)",
 )
 async def delete_managed_user(
     user_id: str, principal: PartnerScope, session: SessionDep, runtime: RuntimeDep
 ) -> None:
     await accounts.get_managed_user(session, principal.user_id, user_id)
+    await bots.check_user_deletable(session, user_id)
     await trading.close_user_accounts(session, runtime.venues, user_id)
     await accounts.delete_managed_user(session, principal.user_id, user_id)

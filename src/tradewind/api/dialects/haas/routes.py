@@ -8,18 +8,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 
 from tradewind.api.deps import RuntimeDep, SessionDep, require_scope
 from tradewind.api.dialects.haas.envelope import ok
 from tradewind.domain.accounts import Role, Scope
 from tradewind.domain.bots import BotStatus
-from tradewind.domain.errors import Conflict, Forbidden, ValidationFailed
+from tradewind.domain.errors import Forbidden, ValidationFailed
 from tradewind.domain.instruments import Instrument, InstrumentKind
-from tradewind.services import accounts, trading
+from tradewind.services import accounts, bots, trading
 from tradewind.services.api_keys import Principal
 from tradewind.services.pagination import decode_cursor
-from tradewind.store.tables import BotRow, UserRow
+from tradewind.store.tables import UserRow
 
 router = APIRouter(prefix="/compat/haas", tags=["dialect: haas"])
 
@@ -107,18 +106,8 @@ def market(i: Instrument, now_s: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def bot_counts(session: SessionDep, user_id: str) -> dict[str, int]:
-    """The user's live bots by status."""
-    stmt = (
-        select(BotRow.status, func.count())
-        .where(BotRow.user_id == user_id, BotRow.deleted_at.is_(None))
-        .group_by(BotRow.status)
-    )
-    return {status: int(n) for status, n in (await session.execute(stmt)).all()}
-
-
 async def _user_view(session: SessionDep, row: UserRow) -> dict[str, Any]:
-    counts = await bot_counts(session, row.id)
+    counts = await bots.status_counts(session, row.id)
     active = counts.get(BotStatus.ACTIVE.value, 0)
     return {
         "userId": row.id, "exchangeId": PAPER_ID, "exchangeUserId": row.exchange_user_id,
@@ -180,12 +169,7 @@ async def delete_user(
     body: UserRef, principal: Partner, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     await accounts.get_managed_user(session, principal.user_id, body.user_id)
-    counts = await bot_counts(session, body.user_id)
-    running = counts.get(BotStatus.ACTIVE.value, 0) + counts.get(BotStatus.PAUSED.value, 0)
-    if running:
-        raise Conflict(
-            f"the user has {running} active bot(s); stop and delete its bots before deleting it"
-        )
+    await bots.check_user_deletable(session, body.user_id)
     await trading.close_user_accounts(session, runtime.venues, body.user_id)
     await accounts.delete_managed_user(session, principal.user_id, body.user_id)
     return ok(True)
