@@ -175,6 +175,12 @@ async def managed_users(
     return make_page(rows, limit, lambda r: r.id)
 
 
+async def managed_user_ids(session: AsyncSession, partner_id: str) -> list[str]:
+    """Every user a partner created (whose bots its signals may reach)."""
+    stmt = select(UserRow.id).where(UserRow.partner_id == partner_id)
+    return list((await session.scalars(stmt)).all())
+
+
 async def get_managed_user(session: AsyncSession, partner_id: str, user_id: str) -> UserRow:
     row = await session.get(UserRow, user_id)
     if row is None or row.partner_id != partner_id:

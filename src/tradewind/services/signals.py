@@ -407,11 +407,11 @@ async def _execute(
 ) -> None:  # fmt: skip
     """Hand the signal to its bots; record what they did (what is still running is
     recorded by the engine as handled, and its orders are in the bot's records)."""
-    venue = engine.venue
+    signal = bot_signal(row, engine.venue)  # once for every bot it reaches
 
     async def one(delivery: SignalDeliveryRow) -> tuple[str, str, list[str]]:
         try:
-            ran = await engine.signal(delivery.bot_id, bot_signal(row, venue), delivery.id)
+            ran = await engine.signal(delivery.bot_id, signal, delivery.id)
         except DomainError as e:
             return "rejected", e.message, []
         return _judge(ran)

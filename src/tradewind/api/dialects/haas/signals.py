@@ -15,14 +15,13 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import Field
-from sqlalchemy import select
 
 from tradewind.api.deps import RuntimeDep, SessionDep
 from tradewind.api.dialects.haas.envelope import ok
 from tradewind.api.dialects.haas.routes import Body, Partner
 from tradewind.domain.errors import NotFound, ValidationFailed
-from tradewind.services import signals
-from tradewind.store.tables import SignalRow, UserRow
+from tradewind.services import accounts, signals
+from tradewind.store.tables import SignalRow
 from tradewind.strategies.base import SignalAction
 
 router = APIRouter(tags=["dialect: haas"])
@@ -87,17 +86,12 @@ def _parse(partner_id: str, users: list[str], signal: Any) -> signals.Incoming:
     )  # fmt: skip
 
 
-async def _users(session: SessionDep, partner_id: str) -> list[str]:
-    stmt = select(UserRow.id).where(UserRow.partner_id == partner_id)
-    return list((await session.scalars(stmt)).all())
-
-
 @router.post("/signals/send", summary="Send a signal to every webhook bot listening on its token")
 async def send_signal(
     body: SignalSend, principal: Partner, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     partner_id = principal.user_id
-    incoming = _parse(partner_id, await _users(session, partner_id), body.signal)
+    incoming = _parse(partner_id, await accounts.managed_user_ids(session, partner_id), body.signal)
     settings = runtime.settings
     outcome = await signals.submit(
         session, runtime.bots, runtime.clock, incoming,
