@@ -39,12 +39,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int, **settings: str) -> subprocess.Popen[bytes]:
+    """`tradewind serve` on a fresh data directory; ``settings`` are extra TRADEWIND_* values."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND_")}
     env.update(
         TRADEWIND_LOG_LEVEL="WARNING",
         TRADEWIND_RATE_LIMIT_PER_KEY="100000",
         TRADEWIND_RATE_LIMIT_PER_IP="100000",
+        **settings,
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "tradewind", "serve", "--port", str(port), "--data-dir", str(data_dir)],

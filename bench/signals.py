@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,7 +34,7 @@ from typing import Any
 
 import httpx
 from bots import start_all  # bench/bots.py: starting many bots through the engine
-from orders import free_port, percentile
+from orders import free_port, percentile, start_server
 from rich.console import Console
 from sqlalchemy import insert
 
@@ -59,27 +56,6 @@ from tradewind.venues.paper.venue import PaperVenue
 console = Console(stderr=True)
 
 # ---- part 1: HTTP ------------------------------------------------------------------------------
-
-
-def serve(data_dir: Path, port: int, wait: str | None) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND_")}
-    env.update(TRADEWIND_LOG_LEVEL="WARNING", TRADEWIND_RATE_LIMIT_PER_KEY="100000",
-               TRADEWIND_RATE_LIMIT_PER_IP="100000")  # fmt: skip
-    if wait is not None:
-        env["TRADEWIND_SIGNAL_WAIT_SECONDS"] = wait
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tradewind", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 def hook_urls(base: str, bots: int) -> list[str]:
@@ -149,7 +125,8 @@ def part_one(
     for label, wait in (("acknowledgement (wait 0)", "0"), ("ack + execution (default)", None)):
         with tempfile.TemporaryDirectory(prefix="tw-bench-signals-") as tmp:
             port = free_port()
-            proc = serve(Path(tmp) / "data", port, wait)
+            extra = {} if wait is None else {"TRADEWIND_SIGNAL_WAIT_SECONDS": wait}
+            proc = start_server(Path(tmp) / "data", port, **extra)
             try:
                 urls = hook_urls(f"http://127.0.0.1:{port}", bots)
                 console.print(f"{label}: {int(rate * seconds)} alerts at {rate:.0f}/s ...")
