@@ -18,7 +18,9 @@ from tradewind.services.api_keys import Principal, authenticate_key, record_use
 from tradewind.store.tables import UserRow
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """Async on purpose: FastAPI runs a sync dependency in a worker thread, one thread hop
+    per request for a dictionary lookup."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -316,56 +316,81 @@ def _batcher(store: StoreRunner) -> _Batcher:
     return found
 
 
+_SIGNALS = cast(Table, SignalRow.__table__)
+_DELIVERIES = cast(Table, SignalDeliveryRow.__table__)
+_BOT_TABLE = cast(Table, BotRow.__table__)
+_REPEAT_OF_KEY = (
+    select(_SIGNALS.c.id)
+    .where(_SIGNALS.c.owner_id == bindparam("owner"), _SIGNALS.c.dedup_key == bindparam("key"))
+    .order_by(_SIGNALS.c.id)
+    .limit(1)
+)
+_REPEAT_IN_WINDOW = (
+    select(_SIGNALS.c.id)
+    .where(
+        _SIGNALS.c.owner_id == bindparam("owner"), _SIGNALS.c.dedup_key == bindparam("key"),
+        _SIGNALS.c.created_at >= bindparam("since"),
+    )
+    .order_by(_SIGNALS.c.id)
+    .limit(1)
+)  # fmt: skip
+_MATCH_COLUMNS = (_BOT_TABLE.c.id, _BOT_TABLE.c.status, _BOT_TABLE.c.settings)
+_ONE_BOT = select(*_MATCH_COLUMNS).where(
+    _BOT_TABLE.c.id == bindparam("bot"), _BOT_TABLE.c.user_id.in_(bindparam("users", expanding=True)),
+    _BOT_TABLE.c.deleted_at.is_(None),
+)  # fmt: skip
+_INSERT_SIGNAL = insert(_SIGNALS)
+
+
 def _acknowledge(
     s: Session, incoming: Incoming, key: str, now: datetime, window: float, stale: str | None,
     is_running: Callable[[str], bool],
 ) -> str | tuple[SignalRow, list[SignalDeliveryRow]]:  # fmt: skip
     """The id of the earlier signal this repeats, or the new signal and its deliveries,
-    committed (the acknowledgement)."""
-    stmt = select(SignalRow.id).where(
-        SignalRow.owner_id == incoming.owner_id, SignalRow.dedup_key == key
-    )
-    if not incoming.idempotency_key:
-        stmt = stmt.where(SignalRow.created_at >= now - timedelta(seconds=window))
-    earlier = s.scalar(stmt.order_by(SignalRow.id).limit(1))
+    committed (the acknowledgement). Core statements built once: this runs for every signal
+    on the store's one writer."""
+    if incoming.idempotency_key:
+        earlier = s.execute(_REPEAT_OF_KEY, {"owner": incoming.owner_id, "key": key}).scalar()
+    else:
+        since = now - timedelta(seconds=window)
+        earlier = s.execute(
+            _REPEAT_IN_WINDOW, {"owner": incoming.owner_id, "key": key, "since": since}
+        ).scalar()
     if earlier is not None:
         return str(earlier)
-    row = SignalRow(
-        id=new_id(PREFIX_SIGNAL), owner_id=incoming.owner_id, source=incoming.source,
-        dedup_key=key, symbol=incoming.symbol, action=incoming.action.value,
-        amount=incoming.amount, price=incoming.price, investment_type=incoming.investment_type,
-        signal_ts=None if incoming.ts_ms is None else datetime.fromtimestamp(incoming.ts_ms / 1000, UTC),
-        max_lag=incoming.max_lag, bot_id=incoming.bot_id, token=incoming.token,
-        status="accepted", message="accepted", created_at=now,
-        body={k: v for k, v in incoming.body.items() if k not in SECRETS},
-    )  # fmt: skip
-    deliveries: list[SignalDeliveryRow] = []
+    values: dict[str, Any] = {
+        "id": new_id(PREFIX_SIGNAL), "owner_id": incoming.owner_id, "source": incoming.source,
+        "dedup_key": key, "symbol": incoming.symbol, "action": incoming.action.value,
+        "amount": incoming.amount, "price": incoming.price,
+        "investment_type": incoming.investment_type,
+        "signal_ts": None if incoming.ts_ms is None else datetime.fromtimestamp(incoming.ts_ms / 1000, UTC),
+        "max_lag": incoming.max_lag, "bot_id": incoming.bot_id, "token": incoming.token,
+        "status": "accepted", "message": "accepted", "created_at": now,
+        "body": {k: v for k, v in incoming.body.items() if k not in SECRETS},
+    }  # fmt: skip
+    deliveries: list[dict[str, Any]] = []
     if stale:
-        row.status, row.message = "rejected", stale
+        values["status"], values["message"] = "rejected", stale
     else:
-        bots = list(s.scalars(_match(incoming)).all())
+        bots = s.execute(*_match(incoming)).all()
         if incoming.token and not incoming.bot_id:
-            bots = [b for b in bots if b.settings.get("signalToken") == incoming.token]
-        for bot in bots:
-            running = bot.status == BotStatus.ACTIVE.value and is_running(bot.id)
-            deliveries.append(SignalDeliveryRow(
-                id=new_id(PREFIX_DELIVERY), signal_id=row.id, bot_id=bot.id,
-                status="pending" if running else "rejected",
-                message=None if running else f"the bot is {bot.status}, not active",
-                order_ids=[], created_at=now, handled_at=None,
-            ))  # fmt: skip
+            bots = [b for b in bots if (b.settings or {}).get("signalToken") == incoming.token]
+        for bot_id, bot_status, _ in bots:
+            running = bot_status == BotStatus.ACTIVE.value and is_running(bot_id)
+            deliveries.append({
+                "id": new_id(PREFIX_DELIVERY), "signal_id": values["id"], "bot_id": bot_id,
+                "status": "pending" if running else "rejected",
+                "message": None if running else f"the bot is {bot_status}, not active",
+                "order_ids": [], "created_at": now, "handled_at": None,
+            })  # fmt: skip
         if not bots:
-            row.status, row.message = "rejected", _nothing_matched(incoming)
-        elif not any(d.status == "pending" for d in deliveries):
-            row.status, row.message = "rejected", "no matching bot is active"
-    s.add(row)
-    s.flush()
+            values["status"], values["message"] = "rejected", _nothing_matched(incoming)
+        elif not any(d["status"] == "pending" for d in deliveries):
+            values["status"], values["message"] = "rejected", "no matching bot is active"
+    s.execute(_INSERT_SIGNAL, values)
     if deliveries:
-        s.execute(insert(_DELIVERIES), [
-            {c.key: getattr(d, c.key) for c in _DELIVERIES.columns} for d in deliveries
-        ])  # fmt: skip
-    s.expunge_all()
-    return row, deliveries
+        s.execute(insert(_DELIVERIES), deliveries)
+    return SignalRow(**values), [SignalDeliveryRow(**d) for d in deliveries]
 
 
 def _stale(incoming: Incoming, now: datetime) -> str | None:
@@ -387,18 +412,21 @@ def _nothing_matched(incoming: Incoming) -> str:
     return f"no active bot for {incoming.symbol}"
 
 
-def _match(incoming: Incoming) -> Select[Any]:
+def _match(incoming: Incoming) -> tuple[Select[Any], dict[str, Any]]:
+    """The bots a signal may reach: its bot, the webhook bots (a token's, filtered by the
+    caller), or the active bots on its symbol; (id, status, settings) rows, by id."""
     users = list(incoming.users) if incoming.users is not None else [incoming.owner_id]
-    stmt = select(BotRow).where(BotRow.user_id.in_(users), BotRow.deleted_at.is_(None))
     if incoming.bot_id:
-        stmt = stmt.where(BotRow.id == incoming.bot_id)
-    elif incoming.token:
-        stmt = stmt.where(BotRow.script == "webhook")
+        return _ONE_BOT, {"bot": incoming.bot_id, "users": users}
+    b = _BOT_TABLE.c
+    stmt = select(*_MATCH_COLUMNS).where(b.user_id.in_(users), b.deleted_at.is_(None))
+    if incoming.token:
+        stmt = stmt.where(b.script == "webhook")
     elif incoming.symbol:
-        stmt = stmt.where(BotRow.symbol == incoming.symbol, BotRow.status == BotStatus.ACTIVE.value)
+        stmt = stmt.where(b.symbol == incoming.symbol, b.status == BotStatus.ACTIVE.value)
     else:
-        stmt = stmt.where(BotRow.id.is_(None))
-    return stmt.order_by(BotRow.id)
+        stmt = stmt.where(b.id.is_(None))
+    return stmt.order_by(b.id), {}
 
 
 async def _execute(
@@ -442,7 +470,6 @@ async def _execute(
     await engine.store.run(lambda s: _record(s, row, updates))
 
 
-_DELIVERIES = cast(Table, SignalDeliveryRow.__table__)
 _OUTCOME = (
     update(_DELIVERIES)
     .where(_DELIVERIES.c.id == bindparam("d_id"))
