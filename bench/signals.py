@@ -41,6 +41,7 @@ from sqlalchemy import insert
 
 from tradewind.domain.bots import BotStatus
 from tradewind.domain.clock import ManualClock
+from tradewind.domain.events import OrderAccepted, OrderFilled
 from tradewind.domain.ids import new_id
 from tradewind.domain.orders import PositionMode
 from tradewind.engine.bots import BotEngine, BotSpec
@@ -158,7 +159,7 @@ def part_one(
 # ---- part 2: one signal, many bots -------------------------------------------------------------
 
 
-async def part_two(subscribers: int, per_account: int) -> tuple[float, int, int, float]:
+async def part_two(subscribers: int, per_account: int) -> tuple[float, float, int, int]:
     with tempfile.TemporaryDirectory(prefix="tw-bench-fanout-") as tmp:
         db = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
         await upgrade(db)
@@ -220,18 +221,28 @@ async def part_two(subscribers: int, per_account: int) -> tuple[float, int, int,
             source="bench", owner_id=users[0], users=users, action=SignalAction.BUY,
             amount=Decimal("0.002"), token="partner-channel", body={"n": 1},
         )  # fmt: skip
+        placed: set[str] = set()  # orders committed by the venue (its listeners hear them after)
+        all_placed: list[float] = []
+
+        def on_events(events: list[Any]) -> None:
+            placed.update(e.order.id for e in events if isinstance(e, (OrderAccepted, OrderFilled)))
+            if len(placed) >= subscribers and not all_placed:
+                all_placed.append(time.perf_counter())
+
+        venue.listeners.append(on_events)
         began = time.perf_counter()
         async with sessions() as session:
             outcome = await signals.submit(
                 session, engine, clock, incoming, dedup_seconds=60, wait_seconds=120
             )
         took = time.perf_counter() - began
+        durable = (all_placed[0] if all_placed else float("nan")) - began
         loop.cancel()
         executed = sum(1 for d in outcome.deliveries if d.status == "executed")
         orders = len(outcome.order_ids)
         store.close()
         await db.dispose()
-        return took, executed, orders, subscribers / took
+        return durable, took, executed, orders
 
 
 def main() -> None:
@@ -256,9 +267,10 @@ def main() -> None:
         ack, full = rows[0][1], rows[1][1]
         print(f"ratio ack+execution / ack (p50): "
               f"{percentile(full, 0.5) / percentile(ack, 0.5):.1f}x")  # fmt: skip
-    took, executed, orders, per_second = asyncio.run(part_two(args.subscribers, args.per_account))
-    print(f"one signal to {args.subscribers} webhook bots: {took:.2f} s until every order was "
-          f"placed ({executed} deliveries executed, {orders} orders; {per_second:,.0f} bots/s)")  # fmt: skip
+    durable, took, executed, orders = asyncio.run(part_two(args.subscribers, args.per_account))
+    print(f"one signal to {args.subscribers} webhook bots: every order placed (committed by the "
+          f"venue) after {durable:.2f} s ({args.subscribers / durable:,.0f} bots/s); the signal's "
+          f"outcome answered after {took:.2f} s ({executed} deliveries executed, {orders} orders)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         description="How long a signal's answer waits for its bots to act (TradingView gives up "
         "after 3 s); the signal is durable before, and executes anyway.",
     )
+    engine_join_writes: bool = Field(
+        default=True,
+        description="Write each bot's state in the paper venue's transaction with the orders it "
+        "places (one commit, nothing pending). Off: operations are written as pending, run, then "
+        "cleared, as on a venue that cannot share the transaction (the crash tests use it).",
+    )
     ws_queue_size: int = Field(
         default=1000, ge=10, description="Messages a WebSocket client may fall behind by."
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             writer=store,
         )
         await paper.load()
-        bots = BotEngine(venue=paper, writer=store)
+        bots = BotEngine(venue=paper, writer=store, join_writes=settings.engine_join_writes)
         resumed = await bots.load()
         bot_loop = asyncio.create_task(bots.run(), name="bot-engine")
         ticker = (

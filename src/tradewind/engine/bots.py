@@ -31,10 +31,11 @@ import asyncio
 import contextlib
 import dataclasses
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -251,9 +252,13 @@ class Runner:
     ran: list[Ran] = field(default_factory=list)
     """Operations run (and their outcomes) since a caller last got its answer."""
     delivered: list[str] = field(default_factory=list)
+    """Signal deliveries handled in this cycle (written with the bot)."""
     on_signal: bool = False
     """The item of this cycle is a signal (a refused order fails the signal, not the bot)."""
-    """Signal deliveries handled in this cycle (written with the bot)."""
+    running: list[Op] = field(default_factory=list)
+    """This cycle's operations while the venue runs them (written with the bot's state)."""
+    cycle: list[Ran] = field(default_factory=list)
+    """This cycle's operations and their outcomes (a delivered signal's outcome)."""
     bar_open: int | None = None
 
     @property
@@ -314,9 +319,15 @@ def _dt(ms: int) -> datetime:
 class BotEngine:
     """Runs every bot of one venue (see the module docstring)."""
 
-    def __init__(self, *, venue: PaperVenue, writer: StoreRunner) -> None:
+    def __init__(self, *, venue: PaperVenue, writer: StoreRunner, join_writes: bool = True) -> None:
         self.venue = venue
         self._writer = writer
+        self._answered = False
+        self.joins_writes = join_writes and getattr(venue, "joins_writes", False)
+        """The bots' state is written in the venue's own transaction with the operations it
+        led to (one commit per cycle, nothing ever pending), and each signal delivery's
+        outcome with it. Otherwise (a venue that cannot) the operations are written as
+        pending first, run, then cleared; deliveries are marked handled."""
         self._runners: dict[str, Runner] = {}
         self._watching: dict[str, dict[str, None]] = {}
         """symbol -> bots to visit on its ticks (see ``_set_wake``)"""
@@ -368,6 +379,18 @@ class BotEngine:
     ) -> list[Ran]:
         """Give the bot a signal; returns the operations it led to, with their outcomes."""
         return await self._tell(self._get(bot_id), SignalIn(signal, delivery_id))
+
+    def signal_nowait(
+        self, bot_id: str, signal: Signal, delivery_id: str | None = None
+    ) -> asyncio.Future[list[Ran]]:
+        """``signal`` without waiting: the future of what it led to (``DomainError`` at once
+        if the bot is not running). For a signal fanned out to many bots."""
+        runner = self._get(bot_id)
+        item = SignalIn(signal, delivery_id)
+        item.done = asyncio.get_running_loop().create_future()
+        runner.queue.append(item)
+        self._queued(runner)
+        return item.done
 
     def _get(self, bot_id: str) -> Runner:
         runner = self._runners.get(bot_id)
@@ -522,7 +545,12 @@ class BotEngine:
             self._work.clear()
             try:
                 while await self.step():
-                    pass
+                    if self._answered:
+                        # the callers this cycle answered go first (a signal's outcome is
+                        # recorded before the fills of its orders are taken in)
+                        self._answered = False
+                        for _ in range(4):
+                            await asyncio.sleep(0)
             except Exception:
                 log.exception("bot engine cycle failed")
                 await asyncio.sleep(0.1)
@@ -556,41 +584,86 @@ class BotEngine:
                     log.exception("bot failed", bot_id=runner.id)
                     self._fail(runner, f"{type(e).__name__}: {e}")
                 runner.dirty = True
-            await self._persist(ready)
             with_ops = [r for r in ready if r.ops]
-            if with_ops:
-                batch = [(r, op) for r in with_ops for op in r.ops]
-                for r in with_ops:
-                    r.ops = []
-                try:
-                    results = await self.venue.execute([op for _, op in batch])
-                except DomainError as e:  # the venue is down: pending stays, retried later
-                    log.warning("bot operations not run", error=str(e))
-                    for r in with_ops:
-                        r.queue.appendleft(ErrorIn(f"venue unavailable: {e.message}"))
-                        self._queued(r)
-                else:
-                    for (r, op), result in zip(batch, results, strict=True):
-                        self._check_result(r, op, result)
-                        if r.done:
-                            r.ran.append(Ran(op, result))
-                    logged = [r for r in with_ops if r.dirty]
-                    if logged:  # a signal's refused order is logged on the bot
-                        await self._persist(logged)
-                    await self._clear_pending([r for r in with_ops if r not in logged])
+            if with_ops and self.joins_writes:
+                await self._run_joined(ready, with_ops)
+            else:  # with nothing to run, a signal's outcome is known now (when joined)
+                await self._persist(ready, outcomes=self.joins_writes and not with_ops)
+                if with_ops:
+                    await self._run_pending(with_ops)
+            self._answer(ready)
             for runner in ready:
-                # a caller waits until what it asked for has settled: a stop (or a failure)
-                # under way answers when the bot has stopped
-                if not any(isinstance(i, (FinishStopIn, ErrorIn)) for i in runner.queue):
-                    for future in runner.done:
-                        if not future.done():
-                            future.set_result(list(runner.ran))
-                    runner.done, runner.ran = [], []
                 if runner.finished():
                     self._drop(runner)
                 elif runner.queue:
                     self._ready[runner.id] = None
             return True
+
+    async def _run_joined(self, ready: list[Runner], with_ops: list[Runner]) -> None:
+        """The cycle's operations and every touched bot in one transaction of the venue."""
+        batch = [(r, op) for r in with_ops for op in r.ops]
+        for r in with_ops:
+            r.running, r.ops = r.ops, []
+
+        def also(results: list[OpResult]) -> Callable[[Session], None]:
+            for (r, op), result in zip(batch, results, strict=True):
+                self._check_result(r, op, result)
+                r.cycle.append(Ran(op, result))
+                if r.done:
+                    r.ran.append(Ran(op, result))
+            return self._rows(ready, outcomes=True)
+
+        try:
+            await self.venue.execute([op for _, op in batch], also=also)
+        except Exception as e:  # nothing was written: write the bots with what is pending
+            log.warning("bot operations not run", error=str(e))
+            for r in with_ops:
+                r.ops, r.running, r.cycle = r.running, [], []
+                r.dirty = True
+            await self._persist(ready)
+            for r in with_ops:
+                message = e.message if isinstance(e, DomainError) else type(e).__name__
+                r.queue.appendleft(ErrorIn(f"venue unavailable: {message}"))
+                self._queued(r)
+            return
+        self._sent(ready)
+
+    async def _run_pending(self, with_ops: list[Runner]) -> None:
+        """Run operations written as pending; clear them once run."""
+        batch = [(r, op) for r in with_ops for op in r.ops]
+        for r in with_ops:
+            r.ops = []
+        try:
+            results = await self.venue.execute([op for _, op in batch])
+        except DomainError as e:  # the venue is down: pending stays, retried later
+            log.warning("bot operations not run", error=str(e))
+            for r in with_ops:
+                r.queue.appendleft(ErrorIn(f"venue unavailable: {e.message}"))
+                self._queued(r)
+            return
+        for (r, op), result in zip(batch, results, strict=True):
+            self._check_result(r, op, result)
+            if r.done:
+                r.ran.append(Ran(op, result))
+        logged = [r for r in with_ops if r.dirty]
+        if logged:  # a signal's refused order is logged on the bot
+            await self._persist(logged)
+        # what ran is committed by the venue: callers hear it now, not after the bookkeeping
+        self._answer(with_ops)
+        await self._clear_pending([r for r in with_ops if r not in logged])
+
+    def _answer(self, ready: Sequence[Runner]) -> None:
+        """A caller waits until what it asked for has settled: a stop (or a failure) under
+        way answers when the bot has stopped."""
+        for runner in ready:
+            if runner.done and not any(
+                isinstance(i, (FinishStopIn, ErrorIn)) for i in runner.queue
+            ):
+                for future in runner.done:
+                    if not future.done():
+                        future.set_result(list(runner.ran))
+                        self._answered = True
+                runner.done, runner.ran = [], []
 
     def _drop(self, runner: Runner) -> None:
         self._runners.pop(runner.id, None)
@@ -941,10 +1014,17 @@ class BotEngine:
             "message": message,
         })  # fmt: skip
 
-    async def _persist(self, runners: Sequence[Runner]) -> None:
-        touched = [r for r in runners if r.dirty]
-        if not touched:
+    async def _persist(self, runners: Sequence[Runner], *, outcomes: bool = False) -> None:
+        if not any(r.dirty for r in runners):
             return
+        await self._writer.run(self._rows(runners, outcomes=outcomes))
+        self._sent(runners)
+
+    def _rows(self, runners: Sequence[Runner], *, outcomes: bool) -> Callable[[Session], None]:
+        """The writes for the touched bots: state, sequence numbers, fill cursor, what is
+        pending, status, new log lines, and the signal deliveries they handled: with their
+        outcome when the operations of this cycle have run (``outcomes``), else as handled."""
+        touched = [r for r in runners if r.dirty]
         now = _dt(self.venue.now_ms())
         updates = [
             {
@@ -956,10 +1036,26 @@ class BotEngine:
             for r in touched
         ]  # fmt: skip
         logs = [line for r in touched for line in r.logs]
-        delivered = [{"d_id": d, "handled_at": now} for r in touched for d in r.delivered]
+        handled, judged = [], []
         for r in touched:
-            r.logs, r.dirty, r.delivered = [], False, []
-        await self._writer.run(lambda session: _write(session, updates, logs, delivered))
+            if not outcomes:
+                handled += [{"d_id": d, "handled_at": now} for d in r.delivered]
+                continue
+            status, message, order_ids = signal_outcome(r.cycle)
+            judged += [
+                {"d_id": d, "handled_at": now, "status": status, "message": message,
+                 "order_ids": order_ids}
+                for d in r.delivered
+            ]  # fmt: skip
+        return partial(_write, updates=updates, logs=logs, handled=handled, judged=judged)
+
+    @staticmethod
+    def _sent(runners: Sequence[Runner]) -> None:
+        """What ``_rows`` wrote is committed."""
+        for r in runners:
+            if r.dirty:
+                r.logs, r.dirty, r.delivered = [], False, []
+            r.running, r.cycle = [], []
 
     async def _clear_pending(self, runners: Sequence[Runner]) -> None:
         if not runners:
@@ -1001,15 +1097,42 @@ _HANDLED = (
 )
 
 
+_JUDGED = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("d_id"), _DELIVERIES.c.status == "pending")
+    .values(
+        status=bindparam("status"), message=bindparam("message"),
+        order_ids=bindparam("order_ids"), handled_at=bindparam("handled_at"),
+    )
+)  # fmt: skip
+
+
 def _write(
-    session: Session, updates: list[dict[str, Any]], logs: list[dict[str, Any]],
-    delivered: list[dict[str, Any]],
+    session: Session, *, updates: list[dict[str, Any]], logs: list[dict[str, Any]],
+    handled: list[dict[str, Any]], judged: list[dict[str, Any]],
 ) -> None:  # fmt: skip
-    session.execute(_UPDATE, updates)
-    if delivered:
-        session.execute(_HANDLED, delivered)
+    if updates:
+        session.execute(_UPDATE, updates)
+    if handled:
+        session.execute(_HANDLED, handled)
+    if judged:
+        session.execute(_JUDGED, judged)
     if logs:
         session.execute(insert(cast(Table, BotLogRow.__table__)), logs)
+
+
+def signal_outcome(ran: Sequence[Ran]) -> tuple[str, str, list[str]]:
+    """What a bot did with a signal, from the operations it led to: ``executed`` with the
+    orders it placed, or ``rejected`` and why; (status, message, order ids)."""
+    placed = [r for r in ran if isinstance(r.op, PlaceOp)]
+    refused = [r for r in placed if not r.result.ok]
+    ids = [str(r.result.order.id) for r in placed if r.result.ok and r.result.order is not None]
+    if refused:
+        error = refused[0].result.error
+        return "rejected", f"order refused: {error.message if error else 'unknown'}", ids
+    if ids:
+        return "executed", f"{len(ids)} order(s) placed", ids
+    return "rejected", "the bot placed no order for it (see its log)", []
 
 
 def _clear(session: Session, ids: list[dict[str, Any]]) -> None:

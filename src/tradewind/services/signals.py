@@ -35,12 +35,11 @@ from tradewind.domain.clock import Clock
 from tradewind.domain.errors import DomainError, NotFound, ValidationFailed
 from tradewind.domain.ids import new_id
 from tradewind.domain.instruments import Instrument
-from tradewind.engine.bots import BotEngine, Ran, bot_signal
+from tradewind.engine.bots import BotEngine, Ran, bot_signal, signal_outcome
 from tradewind.services.pagination import Page, make_page, paginate
 from tradewind.store.db import StoreRunner
 from tradewind.store.tables import BotRow, SignalDeliveryRow, SignalRow
 from tradewind.strategies.base import SignalAction
-from tradewind.venues.paper.venue import PlaceOp
 
 T = TypeVar("T")
 STALE = "stale:"
@@ -436,28 +435,35 @@ async def _execute(
     """Hand the signal to its bots; record what they did (what is still running is
     recorded by the engine as handled, and its orders are in the bot's records)."""
     signal = bot_signal(row, engine.venue)  # once for every bot it reaches
-
-    async def one(delivery: SignalDeliveryRow) -> tuple[str, str, list[str]]:
+    # one future per bot (not a task each: a partner's signal may reach 10,000 bots)
+    results: dict[str, tuple[str, str, list[str]]] = {}
+    futures: dict[asyncio.Future[list[Ran]], str] = {}
+    for d in pending:
         try:
-            ran = await engine.signal(delivery.bot_id, signal, delivery.id)
+            futures[engine.signal_nowait(d.bot_id, signal, d.id)] = d.id
         except DomainError as e:
-            return "rejected", e.message, []
-        return _judge(ran)
-
-    tasks = {d.id: asyncio.ensure_future(one(d)) for d in pending}
+            results[d.id] = ("rejected", e.message, [])
+    refused = set(results)  # never reached its bot: recorded here
     if wait_seconds <= 0:  # answer at once: the engine has the deliveries, durably
         row.message = "accepted; its bots are executing it"
-        return
-    done, _ = await asyncio.wait(tasks.values(), timeout=wait_seconds)
-    results: dict[str, tuple[str, str, list[str]]] = {
-        i: t.result() for i, t in tasks.items() if t in done
-    }
+        if not results:
+            return
+    elif futures:
+        await asyncio.wait(futures, timeout=wait_seconds)
+    for future, delivery_id in futures.items():
+        if future.done():
+            error = future.exception()
+            if isinstance(error, DomainError):
+                results[delivery_id] = ("rejected", error.message, [])
+            elif error is None:
+                results[delivery_id] = signal_outcome(future.result())
     updates = []
     for delivery in pending:
         if delivery.id in results:
             delivery.status, delivery.message, delivery.order_ids = results[delivery.id]
-            updates.append({"d_id": delivery.id, "status": delivery.status,
-                            "message": delivery.message, "order_ids": delivery.order_ids})  # fmt: skip
+            if delivery.id in refused or not engine.joins_writes:  # else the engine wrote it
+                updates.append({"d_id": delivery.id, "status": delivery.status,
+                                "message": delivery.message, "order_ids": delivery.order_ids})  # fmt: skip
     statuses = [r[0] for r in results.values()]
     if "executed" in statuses:
         row.status = "executed"
@@ -465,7 +471,7 @@ async def _execute(
     elif len(results) == len(pending):
         row.status = "rejected"
         row.message = next((m for s, m, _ in results.values() if m), "no bot acted on it")
-    else:
+    elif wait_seconds > 0:
         row.message = "accepted; its bots are still executing it"
     await engine.store.run(lambda s: _record(s, row, updates))
 
@@ -488,18 +494,6 @@ def _record(s: Session, row: SignalRow, updates: list[dict[str, Any]]) -> None:
         .where(SignalRow.id == row.id)
         .values(status=row.status, message=row.message)
     )
-
-
-def _judge(ran: list[Ran]) -> tuple[str, str, list[str]]:
-    placed = [r for r in ran if isinstance(r.op, PlaceOp)]
-    refused = [r for r in placed if not r.result.ok]
-    ids = [str(r.result.order.id) for r in placed if r.result.ok and r.result.order is not None]
-    if refused:
-        error = refused[0].result.error
-        return "rejected", f"order refused: {error.message if error else 'unknown'}", ids
-    if ids:
-        return "executed", f"{len(ids)} order(s) placed", ids
-    return "rejected", "the bot placed no order for it (see its log)", []
 
 
 async def _outcome(session: AsyncSession, row: SignalRow, *, duplicate: bool = False) -> Outcome:

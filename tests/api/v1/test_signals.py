@@ -230,8 +230,12 @@ async def test_a_signal_acknowledged_before_a_crash_executes_after_the_restart_o
             orders = await t.orders(bot_id)
             assert [(o["side"], o["amount"]) for o in orders] == [("buy", "0.01")]
             async with app.state.runtime.sessions() as session:
-                (status,) = (await session.scalars(select(SignalDeliveryRow.status))).all()
-                assert status == "handled"
+                (delivery,) = (await session.scalars(select(SignalDeliveryRow))).all()
+                # the outcome was written with the bot's state and its order
+                assert (delivery.status, delivery.order_ids) == (
+                    "executed",
+                    [orders[0]["order_id"]],
+                )
             await client.aclose()
 
 
