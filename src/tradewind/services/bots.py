@@ -7,17 +7,20 @@ call that hands a bot to the engine first commits what the request has written."
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradewind.domain.bots import PREFIX_BOT, BotStatus, check_bot_transition
 from tradewind.domain.clock import Clock
-from tradewind.domain.errors import Conflict, NotFound, ValidationFailed
+from tradewind.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from tradewind.domain.ids import new_id
+from tradewind.domain.instruments import Instrument
 from tradewind.engine.bots import BotEngine, BotSpec
 from tradewind.services import trading
 from tradewind.services.pagination import Page, make_page, paginate
@@ -26,6 +29,7 @@ from tradewind.strategies.accounting import Inventory
 from tradewind.strategies.base import Context
 from tradewind.strategies.commands import PlaceOrder
 from tradewind.strategies.registry import Script, get_script
+from tradewind.venues.paper.venue import PaperVenue
 
 RUNNING = (BotStatus.ACTIVE.value, BotStatus.PAUSED.value)
 
@@ -202,9 +206,7 @@ async def start(session: AsyncSession, engine: BotEngine, user_id: str, bot_id: 
     row = await get(session, user_id, bot_id)
     current = BotStatus(row.status)
     check_bot_transition(current, BotStatus.ACTIVE)
-    engine.venue.instrument(row.symbol)
-    if engine.venue.mark(row.symbol) is None:
-        raise Conflict(f"no price for {row.symbol} yet; try again when the market has one")
+    check_market(engine, row.symbol)
     await session.commit()
     if current is BotStatus.PAUSED:
         await engine.resume(row.id)
@@ -212,6 +214,13 @@ async def start(session: AsyncSession, engine: BotEngine, user_id: str, bot_id: 
         await engine.start(BotSpec.of(row))
     await session.refresh(row)
     return row
+
+
+def check_market(engine: BotEngine, symbol: str) -> None:
+    """A bot starts on a known symbol that has a price."""
+    engine.venue.instrument(symbol)
+    if engine.venue.mark(symbol) is None:
+        raise Conflict(f"no price for {symbol} yet; try again when the market has one")
 
 
 async def pause(session: AsyncSession, engine: BotEngine, user_id: str, bot_id: str) -> BotRow:
@@ -284,6 +293,93 @@ async def clone(
     source.cloned += 1
     await session.flush()
     return row
+
+
+# ---- one bot for many owners -------------------------------------------------------------
+
+
+async def create_for(
+    session: AsyncSession, venues: trading.Venues, clock: Clock, new: NewBot,
+    owners: Sequence[tuple[str, str]],
+) -> list[BotSpec | DomainError]:  # fmt: skip
+    """``create`` of the same bot for many owners, each a (user, account): checked as
+    ``create`` checks it, the settings parsed once per venue, and the bots written in one
+    statement (not committed). Each owner's result in its place: the bot, or why it was not
+    created (the account is not the user's, its venue refuses the settings)."""
+    script = _script(new.script)
+    symbol = _symbol_of(new.settings)
+    parsed: dict[str, tuple[Instrument, Any] | DomainError] = {}
+    found: list[BotSpec | DomainError] = []
+    rows: list[dict[str, Any]] = []
+    now = clock.now()
+    for user_id, account_id in owners:
+        try:
+            venue = await venues.for_account(session, user_id, account_id)
+        except DomainError as e:
+            found.append(e)
+            continue
+        if venue.name not in parsed:
+            parsed[venue.name] = _parsed(script, new.settings, venue, symbol)
+        checked = parsed[venue.name]
+        if isinstance(checked, DomainError):
+            found.append(checked)
+            continue
+        instrument, settings = checked
+        row = {
+            "id": new_id(PREFIX_BOT), "user_id": user_id, "account_id": account_id,
+            "name": new.name, "script": script.id, "symbol": instrument.symbol,
+            "settings": settings.to_wire(), "status": BotStatus.STOPPED.value,
+            "status_reason": None, "master_bot_id": None, "follow_updates": False, "cloned": 0,
+            "investment": new.investment, "leverage": new.leverage,
+            "stop_loss_pct": new.stop_loss_pct, "extra": new.extra or {}, "state": {},
+            "order_seq": 0, "pending": [], "fill_cursor": None, "log_seq": 0, "stop_exit": False,
+            "realized_pnl": Decimal(0), "created_at": now, "updated_at": now, "deleted_at": None,
+        }  # fmt: skip
+        rows.append(row)
+        found.append(BotSpec(
+            id=row["id"], user_id=user_id, account_id=account_id, script=script.id,
+            symbol=instrument.symbol, settings=row["settings"], status=BotStatus.STOPPED,
+            state={}, order_seq=0, log_seq=0, fill_cursor=None, pending=[], stop_exit=False,
+        ))  # fmt: skip
+    if rows:
+        await session.execute(insert(_BOTS), rows)
+    return found
+
+
+_BOTS = cast(Table, BotRow.__table__)
+
+
+def _parsed(
+    script: Script, settings: dict[str, Any], venue: PaperVenue, symbol: str
+) -> tuple[Instrument, Any] | DomainError:
+    """The instrument and the settings checked against it, or why they are refused."""
+    try:
+        instrument = venue.instrument(symbol)
+        return instrument, script.parse(settings, instrument)
+    except DomainError as e:
+        return e
+
+
+async def start_created(engine: BotEngine, specs: Sequence[BotSpec]) -> list[DomainError | None]:
+    """Start bots ``create_for`` made (committed by the caller) all at once: the engine takes
+    them in one cycle and runs their orders as one venue batch. Each bot's refusal in its
+    place (None: started); any other exception is raised once every bot has been handled."""
+    checked: dict[str, DomainError | None] = {}
+    for symbol in {spec.symbol for spec in specs}:
+        try:
+            check_market(engine, symbol)
+            checked[symbol] = None
+        except DomainError as e:
+            checked[symbol] = e
+    todo = [spec for spec in specs if checked[spec.symbol] is None]
+    done = await asyncio.gather(*(engine.start(spec) for spec in todo), return_exceptions=True)
+    refused: dict[str, DomainError] = {}
+    for spec, outcome in zip(todo, done, strict=True):
+        if isinstance(outcome, DomainError):
+            refused[spec.id] = outcome
+        elif isinstance(outcome, BaseException):
+            raise outcome
+    return [checked[spec.symbol] or refused.get(spec.id) for spec in specs]
 
 
 # ---- what a bot did ----------------------------------------------------------------------

@@ -15,17 +15,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradewind.domain.clock import Clock
 from tradewind.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from tradewind.domain.ids import new_id
-from tradewind.engine.bots import BotEngine
+from tradewind.engine.bots import BotEngine, BotSpec
 from tradewind.services import bots, trading
 from tradewind.store.tables import (
     BotRow,
@@ -238,7 +238,9 @@ async def open_signal(
     session: AsyncSession, deps: Deps, partner_id: str, channel_id: str | None,
     plan: dict[str, Any], body: dict[str, Any],
 ) -> Outcome:  # fmt: skip
-    """Record the signal and start a smart trade for every subscriber."""
+    """Record the signal and start a smart trade for every subscriber: all their bots (the
+    plan checked once per sizing) and trades are written in one transaction, then started
+    together, in one engine cycle whose orders are one venue batch."""
     channel = await channel_for(session, partner_id, channel_id)
     script = get_script(SCRIPT)
     script.parse({**plan, "amount": 1})  # the plan alone must be valid: INVALID_INPUT_CONTENT
@@ -249,52 +251,92 @@ async def open_signal(
     )  # fmt: skip
     session.add(signal)
     await session.commit()
-    subs = await subscribers(session, channel.id)
-    failed = 0
-    signal_id, ref = signal.id, (signal.id, channel.id)
-    for sub_id in [sub.id for sub in subs]:
-        sub = await session.get(ChannelSubscriptionRow, sub_id, populate_existing=True)
-        if sub is None:
-            continue
-        ids = (new_id("ctr"), signal_id, sub.user_id, sub.id)
-        try:
-            bot = await _create_bot(session, deps, sub, ref, plan)
-            session.add(_trade(*ids, bot.id, "started", None, now))
-            await bots.start(session, deps.engine, ids[2], bot.id)
-        except DomainError as e:
-            failed += 1
-            await session.rollback()
-            session.add(_trade(*ids, None, "failed", e.message, now))
-            await session.commit()
+    subs = await _subscribers(session, channel.id, plan)
+    try:
+        bots.check_market(deps.engine, plan["symbol"])
+    except DomainError as e:
+        made: list[BotSpec | DomainError] = [e] * len(subs)
+    else:
+        made = await _create_bots(session, deps, subs, (signal.id, channel.id), plan)
+    trades = [_trade(signal.id, sub, bot, now) for sub, bot in zip(subs, made, strict=True)]
+    if trades:
+        await session.execute(insert(_TRADES), trades)
     await session.commit()
-    return Outcome(signal_id, len(subs), failed)
+    started = [
+        (t["id"], bot) for t, bot in zip(trades, made, strict=True) if isinstance(bot, BotSpec)
+    ]
+    errors = await bots.start_created(deps.engine, [bot for _, bot in started])
+    refused = [(t, e) for (t, _), e in zip(started, errors, strict=True) if e is not None]
+    for trade_id, error in refused:  # the engine refused to take it: it stays stopped
+        await session.execute(
+            update(ChannelTradeRow)
+            .where(ChannelTradeRow.id == trade_id)
+            .values(status="failed", message=error.message, updated_at=deps.clock.now())
+        )
+    await session.commit()
+    return Outcome(signal.id, len(subs), len(subs) - len(started) + len(refused))
 
 
-def _trade(
-    trade_id: str, signal_id: str, user_id: str, subscription_id: str, bot_id: str | None,
-    status: str, message: str | None, now: Any,
-) -> ChannelTradeRow:  # fmt: skip
-    return ChannelTradeRow(
-        id=trade_id, signal_id=signal_id, user_id=user_id, subscription_id=subscription_id,
-        bot_id=bot_id, status=status, message=message, created_at=now, updated_at=now,
-    )  # fmt: skip
+_TRADES = cast(Table, ChannelTradeRow.__table__)
 
 
-async def _create_bot(
-    session: AsyncSession, deps: Deps, sub: ChannelSubscriptionRow, ref: tuple[str, str],
+@dataclass(frozen=True, slots=True)
+class _Sub:
+    id: str
+    user_id: str
+    account_id: str
+    sizing: tuple[str, str, str]
+    """The subscription's amount, amount type and leverage, as the bot's settings take them."""
+
+
+async def _subscribers(session: AsyncSession, channel_id: str, plan: dict[str, Any]) -> list[_Sub]:
+    """The channel's subscriptions as plain values, each with its sizing of the plan."""
+    sub = ChannelSubscriptionRow
+    stmt = select(
+        sub.id, sub.user_id, sub.account_id, sub.amount, sub.amount_type, sub.max_leverage
+    ).where(sub.channel_id == channel_id)
+    wanted = Decimal(str(plan.get("leverage", 1)))
+    found = []
+    for row in (await session.execute(stmt.order_by(sub.id))).all():
+        leverage = max(min(wanted, row.max_leverage), Decimal(1))
+        sizing = (format(row.amount, "f"), row.amount_type, str(leverage))
+        found.append(_Sub(row.id, row.user_id, row.account_id, sizing))
+    return found
+
+
+async def _create_bots(
+    session: AsyncSession, deps: Deps, subs: list[_Sub], ref: tuple[str, str],
     plan: dict[str, Any],
-) -> BotRow:  # fmt: skip
-    leverage = min(Decimal(str(plan.get("leverage", 1))), sub.max_leverage)
-    settings = {
-        **plan, "amount": format(sub.amount, "f"), "amountType": sub.amount_type,
-        "leverage": str(max(leverage, Decimal(1))),
+) -> list[BotSpec | DomainError]:  # fmt: skip
+    """Each subscriber's bot (or why it has none), in their order: the plan sized by the
+    subscription, created for all subscribers of one sizing at once."""
+    groups: dict[tuple[str, str, str], list[_Sub]] = {}
+    for sub in subs:
+        groups.setdefault(sub.sizing, []).append(sub)
+    made: dict[str, BotSpec | DomainError] = {}
+    for (amount, amount_type, leverage), members in groups.items():
+        new = bots.NewBot(
+            script=SCRIPT, name=f"{plan['symbol']} {plan.get('side', 'buy')} ({ref[0]})",
+            settings={**plan, "amount": amount, "amountType": amount_type, "leverage": leverage},
+            leverage=Decimal(leverage), extra={"signal_id": ref[0], "channel_id": ref[1]},
+        )  # fmt: skip
+        owners = [(sub.user_id, sub.account_id) for sub in members]
+        found = await bots.create_for(session, deps.venues, deps.clock, new, owners)
+        made.update(zip((sub.id for sub in members), found, strict=True))
+    return [made[sub.id] for sub in subs]
+
+
+def _trade(signal_id: str, sub: _Sub, bot: BotSpec | DomainError, now: datetime) -> dict[str, Any]:
+    """The subscriber's trade of the signal: its bot, or why it has none."""
+    if isinstance(bot, BotSpec):
+        bot_id, status, message = bot.id, "started", None
+    else:
+        bot_id, status, message = None, "failed", bot.message
+    return {
+        "id": new_id("ctr"), "signal_id": signal_id, "user_id": sub.user_id,
+        "subscription_id": sub.id, "bot_id": bot_id, "status": status, "message": message,
+        "created_at": now, "updated_at": now,
     }  # fmt: skip
-    new = bots.NewBot(
-        script=SCRIPT, name=f"{plan['symbol']} {plan.get('side', 'buy')} ({ref[0]})",
-        settings=settings, account_id=sub.account_id, leverage=Decimal(settings["leverage"]),
-        extra={"signal_id": ref[0], "channel_id": ref[1]},
-    )  # fmt: skip
-    return await bots.create(session, deps.venues, deps.clock, sub.user_id, new)
 
 
 async def get_signal(session: AsyncSession, partner_id: str, signal_id: str) -> ChannelSignalRow:

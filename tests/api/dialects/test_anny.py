@@ -6,9 +6,12 @@ from __future__ import annotations
 from decimal import Decimal as D
 from typing import Any
 
+from sqlalchemy import select, update
+
 from tests.api.v1.test_users import make_partner
 from tests.conftest import Harness
 from tests.helpers import key_auth, new_key, new_user
+from tradewind.store.tables import ChannelSubscriptionRow
 
 SPOT = "BTC/USDT"
 
@@ -106,6 +109,39 @@ async def test_one_subscriber_without_funds_fails_alone(tw: Harness) -> None:
     assert rich["status"] == "active"
     [failed] = (await trades(tw, poor))["data"]
     assert failed["status"] == "error" and "nsufficient" in (failed["status_reason"] or "")
+
+
+async def test_a_subscriber_whose_trade_cannot_be_made_fails_alone_and_sees_why(
+    tw: Harness,
+) -> None:
+    await tw.move(SPOT, 6450)
+    s = await setup(tw, subscribers=3)
+    gone = s["users"][1]
+    async with tw.runtime.sessions() as session:  # its account is no longer its own
+        other = await session.scalar(
+            select(ChannelSubscriptionRow.account_id).where(
+                ChannelSubscriptionRow.user_id == s["users"][0]["user_id"]
+            )
+        )
+        await session.execute(
+            update(ChannelSubscriptionRow)
+            .where(ChannelSubscriptionRow.user_id == gone["user_id"])
+            .values(account_id=other)
+        )
+        await session.commit()
+    r = await tw.client.post("/compat/anny/v2/signal", json=V2, headers=s["key"])
+    assert r.status_code == 200, r.text
+    payload = r.json()["payload"]
+    assert (payload["result"], payload["subscribers"], payload["failed"]) == ("partial", 3, 1)
+    await tw.runtime.bots.settle()
+    for user in (s["users"][0], s["users"][2]):
+        listed = await trades(tw, user)
+        assert [t["status"] for t in listed["data"]] == ["active"] and listed["failed"] == []
+    listed = await trades(tw, gone)
+    assert listed["data"] == []
+    [failed] = listed["failed"]
+    assert failed["signal_id"] == payload["parent_signal_id"]
+    assert failed["message"] == "account not found"
 
 
 async def test_refusals(tw: Harness) -> None:
