@@ -308,7 +308,7 @@ async def create_for(
     created (the account is not the user's, its venue refuses the settings)."""
     script = _script(new.script)
     symbol = _symbol_of(new.settings)
-    parsed: dict[str, tuple[Instrument, Any] | DomainError] = {}
+    parsed: dict[str, tuple[Instrument, dict[str, Any]] | DomainError] = {}
     found: list[BotSpec | DomainError] = []
     rows: list[dict[str, Any]] = []
     now = clock.now()
@@ -324,21 +324,21 @@ async def create_for(
         if isinstance(checked, DomainError):
             found.append(checked)
             continue
-        instrument, settings = checked
-        row = {
-            "id": new_id(PREFIX_BOT), "user_id": user_id, "account_id": account_id,
-            "name": new.name, "script": script.id, "symbol": instrument.symbol,
-            "settings": settings.to_wire(), "status": BotStatus.STOPPED.value,
+        instrument, wire = checked
+        bot_id, settings = new_id(PREFIX_BOT), dict(wire)
+        rows.append({
+            "id": bot_id, "user_id": user_id, "account_id": account_id, "name": new.name,
+            "script": script.id, "symbol": instrument.symbol, "settings": settings,
+            "status": BotStatus.STOPPED.value,
             "status_reason": None, "master_bot_id": None, "follow_updates": False, "cloned": 0,
             "investment": new.investment, "leverage": new.leverage,
             "stop_loss_pct": new.stop_loss_pct, "extra": new.extra or {}, "state": {},
             "order_seq": 0, "pending": [], "fill_cursor": None, "log_seq": 0, "stop_exit": False,
             "realized_pnl": Decimal(0), "created_at": now, "updated_at": now, "deleted_at": None,
-        }  # fmt: skip
-        rows.append(row)
+        })  # fmt: skip
         found.append(BotSpec(
-            id=row["id"], user_id=user_id, account_id=account_id, script=script.id,
-            symbol=instrument.symbol, settings=row["settings"], status=BotStatus.STOPPED,
+            id=bot_id, user_id=user_id, account_id=account_id, script=script.id,
+            symbol=instrument.symbol, settings=settings, status=BotStatus.STOPPED,
             state={}, order_seq=0, log_seq=0, fill_cursor=None, pending=[], stop_exit=False,
         ))  # fmt: skip
     if rows:
@@ -351,11 +351,11 @@ _BOTS = cast(Table, BotRow.__table__)
 
 def _parsed(
     script: Script, settings: dict[str, Any], venue: PaperVenue, symbol: str
-) -> tuple[Instrument, Any] | DomainError:
-    """The instrument and the settings checked against it, or why they are refused."""
+) -> tuple[Instrument, dict[str, Any]] | DomainError:
+    """The instrument and the settings checked against it (stored form), or why not."""
     try:
         instrument = venue.instrument(symbol)
-        return instrument, script.parse(settings, instrument)
+        return instrument, script.parse(settings, instrument).to_wire()
     except DomainError as e:
         return e
 
