@@ -34,6 +34,7 @@ from rich.progress import Progress
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tradewind.api.app import tune_garbage_collector
 from tradewind.domain.clock import ManualClock
 from tradewind.domain.ids import new_id
 from tradewind.engine.bots import BotEngine
@@ -175,6 +176,7 @@ async def main(args: argparse.Namespace) -> None:
         console.print(f"setting up a channel with {args.subscribers} subscribers ...")
         partner, channel, accounts = await setup(store, args.subscribers)
         await venue.load()
+        tune_garbage_collector()  # as `tradewind serve` does once started
         gc.collect()  # as the service does once started: what start-up built is never collected
         gc.freeze()
         engine = BotEngine(venue=venue, writer=store)

@@ -39,6 +39,7 @@ from orders import free_port, percentile, start_server
 from rich.console import Console
 from sqlalchemy import insert
 
+from tradewind.api.app import tune_garbage_collector
 from tradewind.domain.bots import BotStatus
 from tradewind.domain.clock import ManualClock
 from tradewind.domain.events import OrderAccepted, OrderFilled
@@ -171,6 +172,7 @@ async def part_two(subscribers: int, per_account: int) -> tuple[float, float, in
         venue = PaperVenue(instruments=paper_instruments(), feeds={"BTC/USDT": feed},
                            sessions=sessions, clock=clock, bus=EventBus(), writer=store)  # fmt: skip
         await venue.load()
+        tune_garbage_collector()  # as `tradewind serve` does once started
         now = datetime.now(UTC)
         users = [new_id("usr") for _ in range((subscribers + per_account - 1) // per_account)]
         await store.run(lambda s: s.execute(insert(UserRow), [

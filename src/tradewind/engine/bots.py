@@ -143,7 +143,8 @@ class SignalIn(Control):
 
 @dataclass(slots=True)
 class StartIn(Control):
-    pass
+    fresh: bool = False
+    """The runner was built for this start: its strategy is new already."""
 
 
 @dataclass(slots=True)
@@ -356,8 +357,11 @@ class BotEngine:
 
     async def start(self, spec: BotSpec) -> None:
         """Start a stopped (or failed) bot: a fresh strategy, ``on_start``."""
-        runner = self._runners.get(spec.id) or self._build(spec, restore=False)
-        await self._tell(runner, StartIn())
+        runner = self._runners.get(spec.id)
+        fresh = runner is None
+        if runner is None:
+            runner = self._build(spec, restore=False)
+        await self._tell(runner, StartIn(fresh=fresh))
 
     async def pause(self, bot_id: str) -> None:
         await self._tell(self._get(bot_id), PauseIn())
@@ -737,8 +741,9 @@ class BotEngine:
             ctx = self._context(r, now)
             commands = strategy.on_signal(item.signal, ctx)
         elif isinstance(item, StartIn):
-            script = get_script(r.spec.script)
-            r.strategy = strategy = script.build(script.parse(r.spec.settings))
+            if not item.fresh:  # a restart: settings parsed and the strategy built anew
+                script = get_script(r.spec.script)
+                r.strategy = strategy = script.build(script.parse(r.spec.settings))
             r.status, r.reason, r.stop_request, r.stopping = BotStatus.ACTIVE, None, None, False
             r.held.clear()
             r.bar_open = None

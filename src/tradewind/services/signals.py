@@ -317,6 +317,19 @@ def _batcher(store: StoreRunner) -> _Batcher:
 
 _SIGNALS = cast(Table, SignalRow.__table__)
 _DELIVERIES = cast(Table, SignalDeliveryRow.__table__)
+
+
+@dataclass(slots=True)
+class _Delivery:
+    """A delivery as written (a plain object: a partner's signal may make 10,000)."""
+
+    id: str
+    bot_id: str
+    status: str
+    message: str | None
+    order_ids: list[str]
+
+
 _BOT_TABLE = cast(Table, BotRow.__table__)
 _REPEAT_OF_KEY = (
     select(_SIGNALS.c.id)
@@ -344,7 +357,7 @@ _INSERT_SIGNAL = insert(_SIGNALS)
 def _acknowledge(
     s: Session, incoming: Incoming, key: str, now: datetime, window: float, stale: str | None,
     is_running: Callable[[str], bool],
-) -> str | tuple[SignalRow, list[SignalDeliveryRow]]:  # fmt: skip
+) -> str | tuple[SignalRow, list[_Delivery]]:  # fmt: skip
     """The id of the earlier signal this repeats, or the new signal and its deliveries,
     committed (the acknowledgement). Core statements built once: this runs for every signal
     on the store's one writer."""
@@ -389,7 +402,10 @@ def _acknowledge(
     s.execute(_INSERT_SIGNAL, values)
     if deliveries:
         s.execute(insert(_DELIVERIES), deliveries)
-    return SignalRow(**values), [SignalDeliveryRow(**d) for d in deliveries]
+    return SignalRow(**values), [
+        _Delivery(d["id"], d["bot_id"], d["status"], d["message"], d["order_ids"])
+        for d in deliveries
+    ]
 
 
 def _stale(incoming: Incoming, now: datetime) -> str | None:
@@ -429,7 +445,7 @@ def _match(incoming: Incoming) -> tuple[Select[Any], dict[str, Any]]:
 
 
 async def _execute(
-    session: AsyncSession, engine: BotEngine, row: SignalRow, pending: list[SignalDeliveryRow],
+    session: AsyncSession, engine: BotEngine, row: SignalRow, pending: list[_Delivery],
     wait_seconds: float,
 ) -> None:  # fmt: skip
     """Hand the signal to its bots; record what they did (what is still running is
