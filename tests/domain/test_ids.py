@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tradewind.domain.ids import has_prefix, new_id
+from tradewind.domain.ids import _encode, _encode26, has_prefix, new_id
 
 
 def test_ids_are_prefixed_and_fixed_length() -> None:
@@ -23,3 +23,8 @@ def test_ids_sort_by_time(times: list[int]) -> None:
     ordered = sorted(times)
     ids = [new_id("x", now_ms=base + t) for t in ordered]
     assert ids == sorted(ids)
+
+
+@given(st.integers(min_value=0, max_value=2**50 - 1), st.integers(min_value=0, max_value=2**80 - 1))
+def test_the_fast_encoding_is_the_digit_by_digit_one(ms: int, rand: int) -> None:
+    assert _encode26(ms, rand) == _encode(ms, 10) + _encode(rand, 16)

@@ -213,6 +213,8 @@ class BotSpec:
     fill_cursor: str | None
     pending: list[dict[str, Any]]
     stop_exit: bool
+    parsed: Any = None
+    """``settings`` already parsed by the caller (a frozen model; many bots may share one)."""
 
     @classmethod
     def of(cls, row: BotRow) -> BotSpec:
@@ -524,7 +526,8 @@ class BotEngine:
     def _build(self, spec: BotSpec, *, restore: bool) -> Runner:
         script = get_script(spec.script)
         instrument = self.venue.instrument(spec.symbol)
-        strategy = script.build(script.parse(spec.settings))
+        parsed = spec.parsed if spec.parsed is not None else script.parse(spec.settings)
+        strategy = script.build(parsed)
         state = spec.state if restore else {}
         if restore and "strategy" in state:
             strategy.restore(state["strategy"])

@@ -308,7 +308,7 @@ async def create_for(
     created (the account is not the user's, its venue refuses the settings)."""
     script = _script(new.script)
     symbol = _symbol_of(new.settings)
-    parsed: dict[str, tuple[Instrument, dict[str, Any]] | DomainError] = {}
+    parsed: dict[str, tuple[Instrument, dict[str, Any], Any] | DomainError] = {}
     found: list[BotSpec | DomainError] = []
     rows: list[dict[str, Any]] = []
     now = clock.now()
@@ -324,7 +324,7 @@ async def create_for(
         if isinstance(checked, DomainError):
             found.append(checked)
             continue
-        instrument, wire = checked
+        instrument, wire, model = checked
         bot_id, settings = new_id(PREFIX_BOT), dict(wire)
         rows.append({
             "id": bot_id, "user_id": user_id, "account_id": account_id, "name": new.name,
@@ -340,6 +340,7 @@ async def create_for(
             id=bot_id, user_id=user_id, account_id=account_id, script=script.id,
             symbol=instrument.symbol, settings=settings, status=BotStatus.STOPPED,
             state={}, order_seq=0, log_seq=0, fill_cursor=None, pending=[], stop_exit=False,
+            parsed=model,
         ))  # fmt: skip
     if rows:
         await session.execute(insert(_BOTS), rows)
@@ -351,11 +352,13 @@ _BOTS = cast(Table, BotRow.__table__)
 
 def _parsed(
     script: Script, settings: dict[str, Any], venue: PaperVenue, symbol: str
-) -> tuple[Instrument, dict[str, Any]] | DomainError:
-    """The instrument and the settings checked against it (stored form), or why not."""
+) -> tuple[Instrument, dict[str, Any], Any] | DomainError:
+    """The instrument, the settings checked against it (stored form), and the stored form
+    parsed as the engine parses it (one frozen model for every bot of the plan), or why not."""
     try:
         instrument = venue.instrument(symbol)
-        return instrument, script.parse(settings, instrument).to_wire()
+        wire = script.parse(settings, instrument).to_wire()
+        return instrument, wire, script.parse(wire)
     except DomainError as e:
         return e
 

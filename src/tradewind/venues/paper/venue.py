@@ -191,6 +191,8 @@ class PaperVenue:
         self.connected = True
         self._last_ms: dict[str, int] = {}
         self._marks: dict[str, Decimal] = {}
+        self._batch_quotes: dict[str, Quote] | None = None
+        """While ``execute`` runs a batch: the quote of each symbol it has used."""
         self.listeners: list[Listener] = []
         self.price_listeners: list[PriceListener] = []
         self._build()
@@ -251,6 +253,8 @@ class PaperVenue:
     def quote(self, symbol: str) -> Quote:
         """Bid, ask and last now, from the feed and the instrument's spread model."""
         self._require_connected()
+        if self._batch_quotes is not None and symbol in self._batch_quotes:
+            return self._batch_quotes[symbol]
         instrument = self.instrument(symbol)
         feed = self.feeds.get(symbol)
         if feed is None:
@@ -259,10 +263,13 @@ class PaperVenue:
         raw = feed.quote_at(now)
         last = instrument.round_price(Decimal(repr(raw.last)))
         self._marks[symbol] = last
-        return Quote(
+        quote = Quote(
             symbol=symbol, bid=last - instrument.half_spread, ask=last + instrument.half_spread,
             last=last, ts_ms=now,
         )  # fmt: skip
+        if self._batch_quotes is not None:
+            self._batch_quotes[symbol] = quote
+        return quote
 
     def mark(self, symbol: str) -> Decimal | None:
         """The last price seen for ``symbol`` (fetched from the feed when none is cached)."""
@@ -469,34 +476,12 @@ class PaperVenue:
         accounts: set[str] = set()
         leverage_rows: list[str] = []
         async with self._lock:
-            for op in ops:
-                result = OpResult()
-                try:
-                    self.account(op.account_id)
-                    if isinstance(op, PlaceOp):
-                        events += self._place_locked(op.account_id, op.request, result)
-                    elif isinstance(op, CancelOp):
-                        order = self.engine.get(OrderId(op.order_id))
-                        if order is not None and order.account_id == op.account_id:
-                            events += self.engine.cancel(order.id, self.now_ms(), op.reason)
-                            result.order = order
-                    elif isinstance(op, AmendOp):
-                        order = self._own_open_order(op.account_id, op.order_id)
-                        instrument = self.instrument(order.symbol)
-                        events += self.engine.amend(
-                            order.id, self.now_ms(),
-                            price=None if op.price is None else instrument.round_price(op.price),
-                            stop_price=None if op.stop_price is None else instrument.round_price(op.stop_price),
-                            amount=None if op.amount is None else instrument.check_amount(op.amount),
-                        )  # fmt: skip
-                        result.order = order
-                    else:
-                        self.ledger.set_leverage(AccountId(op.account_id), op.symbol, op.leverage)
-                        leverage_rows.append(op.account_id)
-                except DomainError as e:
-                    result.error = e
-                accounts.add(op.account_id)
-                results.append(result)
+            self._batch_quotes = {}  # a batch is one instant: one quote per symbol
+            try:
+                for op in ops:
+                    results.append(self._run_locked(op, events, accounts, leverage_rows))
+            finally:
+                self._batch_quotes = None
             for account_id in leverage_rows:
                 chosen = self._accounts[account_id].leverages
                 chosen.clear()
@@ -506,6 +491,37 @@ class PaperVenue:
                 also=None if also is None else also(results),
             )  # fmt: skip
         return results
+
+    def _run_locked(
+        self, op: Op, events: list[ev.Event], accounts: set[str], leverage_rows: list[str]
+    ) -> OpResult:
+        result = OpResult()
+        try:
+            self.account(op.account_id)
+            if isinstance(op, PlaceOp):
+                events += self._place_locked(op.account_id, op.request, result)
+            elif isinstance(op, CancelOp):
+                order = self.engine.get(OrderId(op.order_id))
+                if order is not None and order.account_id == op.account_id:
+                    events += self.engine.cancel(order.id, self.now_ms(), op.reason)
+                    result.order = order
+            elif isinstance(op, AmendOp):
+                order = self._own_open_order(op.account_id, op.order_id)
+                instrument = self.instrument(order.symbol)
+                events += self.engine.amend(
+                    order.id, self.now_ms(),
+                    price=None if op.price is None else instrument.round_price(op.price),
+                    stop_price=None if op.stop_price is None else instrument.round_price(op.stop_price),
+                    amount=None if op.amount is None else instrument.check_amount(op.amount),
+                )  # fmt: skip
+                result.order = order
+            else:
+                self.ledger.set_leverage(AccountId(op.account_id), op.symbol, op.leverage)
+                leverage_rows.append(op.account_id)
+        except DomainError as e:
+            result.error = e
+        accounts.add(op.account_id)
+        return result
 
     def _place_locked(
         self, account_id: str, request: OrderRequest, result: OpResult
@@ -842,10 +858,9 @@ class PaperVenue:
                 listen(events)
         for event in events:
             account_id = _account_of(event)
-            if account_id:
-                self._bus.publish(
-                    f"account:{account_id}", persistence.event_message(event, self.rows)
-                )
+            topic = f"account:{account_id}"
+            if account_id and self._bus.has_subscribers(topic):  # (nobody listens to most)
+                self._bus.publish(topic, persistence.event_message(event, self.rows))
 
 
 def _account_of(event: ev.Event) -> str | None:
