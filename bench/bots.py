@@ -37,6 +37,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import insert, text
 
+from tradewind.api.app import tune_garbage_collector
 from tradewind.domain.bots import BotStatus
 from tradewind.domain.clock import ManualClock
 from tradewind.domain.ids import new_id
@@ -76,6 +77,7 @@ async def build(
         clock=clock, bus=EventBus(), writer=store,
     )  # fmt: skip
     await venue.load()
+    tune_garbage_collector()  # as `tradewind serve` does once started
     return venue, store, feeds, engine
 
 

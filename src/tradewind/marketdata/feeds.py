@@ -165,6 +165,7 @@ class ReplayFeed:
         self._vt, self._vp = _path_vertices(
             self._offsets, self._corner_offsets, self._corners, self._span
         )
+        self._last_quote: Quote | None = None
 
     @classmethod
     def from_store(
@@ -207,11 +208,14 @@ class ReplayFeed:
         return self._span
 
     def quote_at(self, now_ms: int) -> Quote:
+        if self._last_quote is not None and self._last_quote.ts_ms == now_ms:
+            return self._last_quote  # the path is a function of time: asked again this ms
         times, prices = self._window(now_ms, now_ms)
         last = _price_at(times, prices, now_ms)
         if last is None:
             raise NoPrice(f"the {self._symbol} replay starts at {self._start}")
-        return Quote(self._symbol, now_ms, last - self._half, last + self._half, last)
+        self._last_quote = Quote(self._symbol, now_ms, last - self._half, last + self._half, last)
+        return self._last_quote
 
     def price_path(self, from_ms: int, to_ms: int) -> PricePath:
         return _path(*self._window(from_ms, to_ms), from_ms, to_ms)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import Harness
@@ -186,6 +187,28 @@ async def test_a_bots_webhook_url_needs_no_header_and_can_be_replaced(tw: Harnes
     assert (await tw.client.post(newer["url"], json={**alert, "quantity": 0.02})).status_code == 201
     assert (await tw.client.post("/api/v1/hooks/wh_guess", json=alert)).status_code == 404
     assert len(await t.orders(bot_id)) == 2
+
+
+@pytest.mark.parametrize("settings_overrides", [{"signal_wait_seconds": 0}])
+async def test_answered_at_once_the_bots_outcomes_are_recorded_with_their_orders(
+    tw: Harness,
+) -> None:
+    """Without waiting, the answer says accepted; each bot's outcome is written with the
+    orders it placed, and the signal shows it afterwards."""
+    t = await trader(tw)
+    await tw.move(SPOT, 6400)
+    first, second = await t.webhook_bot(), await t.webhook_bot()
+    sent = await t.call("POST", "/signals", 201, json={
+        "token": "my-token", "action": "buy", "amount": "0.01",
+    })  # fmt: skip
+    assert sent["status"] == "accepted"
+    await tw.runtime.bots.settle()
+    shown = await t.call("GET", f"/signals/{sent['signal_id']}")
+    placed = {b: [o["order_id"] for o in await t.orders(b)] for b in (first, second)}
+    assert {d["bot_id"]: (d["status"], d["order_ids"]) for d in shown["deliveries"]} == {
+        b: ("executed", ids) for b, ids in placed.items()
+    }
+    assert all(len(ids) == 1 for ids in placed.values())
 
 
 async def test_a_signal_acknowledged_before_a_crash_executes_after_the_restart_once(
