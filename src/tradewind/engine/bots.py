@@ -1094,6 +1094,7 @@ _UPDATE = (
         updated_at=bindparam("updated_at"),
     )
 )  # fmt: skip
+_INSERT_LOGS = insert(cast(Table, BotLogRow.__table__))
 _CLEAR = update(_BOTS).where(_BOTS.c.id == bindparam("b_id")).values(pending=bindparam("pending"))
 
 
@@ -1119,14 +1120,15 @@ def _write(
     session: Session, *, updates: list[dict[str, Any]], logs: list[dict[str, Any]],
     handled: list[dict[str, Any]], judged: list[dict[str, Any]],
 ) -> None:  # fmt: skip
+    conn = session.connection()  # Core statements on the bare connection: no ORM per call
     if updates:
-        session.execute(_UPDATE, updates)
+        conn.execute(_UPDATE, updates)
     if handled:
-        session.execute(_HANDLED, handled)
+        conn.execute(_HANDLED, handled)
     if judged:
-        session.execute(_JUDGED, judged)
+        conn.execute(_JUDGED, judged)
     if logs:
-        session.execute(insert(cast(Table, BotLogRow.__table__)), logs)
+        conn.execute(_INSERT_LOGS, logs)
 
 
 def signal_outcome(ran: Sequence[Ran]) -> tuple[str, str, list[str]]:

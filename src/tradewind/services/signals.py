@@ -352,6 +352,7 @@ _ONE_BOT = select(*_MATCH_COLUMNS).where(
     _BOT_TABLE.c.deleted_at.is_(None),
 )  # fmt: skip
 _INSERT_SIGNAL = insert(_SIGNALS)
+_INSERT_DELIVERIES = insert(_DELIVERIES)
 
 
 def _acknowledge(
@@ -361,11 +362,12 @@ def _acknowledge(
     """The id of the earlier signal this repeats, or the new signal and its deliveries,
     committed (the acknowledgement). Core statements built once: this runs for every signal
     on the store's one writer."""
+    conn = s.connection()  # Core statements on the bare connection: no ORM per call
     if incoming.idempotency_key:
-        earlier = s.execute(_REPEAT_OF_KEY, {"owner": incoming.owner_id, "key": key}).scalar()
+        earlier = conn.execute(_REPEAT_OF_KEY, {"owner": incoming.owner_id, "key": key}).scalar()
     else:
         since = now - timedelta(seconds=window)
-        earlier = s.execute(
+        earlier = conn.execute(
             _REPEAT_IN_WINDOW, {"owner": incoming.owner_id, "key": key, "since": since}
         ).scalar()
     if earlier is not None:
@@ -384,7 +386,7 @@ def _acknowledge(
     if stale:
         values["status"], values["message"] = "rejected", stale
     else:
-        bots = s.execute(*_match(incoming)).all()
+        bots = conn.execute(*_match(incoming)).all()
         if incoming.token and not incoming.bot_id:
             bots = [b for b in bots if (b.settings or {}).get("signalToken") == incoming.token]
         for bot_id, bot_status, _ in bots:
@@ -399,9 +401,9 @@ def _acknowledge(
             values["status"], values["message"] = "rejected", _nothing_matched(incoming)
         elif not any(d["status"] == "pending" for d in deliveries):
             values["status"], values["message"] = "rejected", "no matching bot is active"
-    s.execute(_INSERT_SIGNAL, values)
+    conn.execute(_INSERT_SIGNAL, values)
     if deliveries:
-        s.execute(insert(_DELIVERIES), deliveries)
+        conn.execute(_INSERT_DELIVERIES, deliveries)
     return SignalRow(**values), [
         _Delivery(d["id"], d["bot_id"], d["status"], d["message"], d["order_ids"])
         for d in deliveries
