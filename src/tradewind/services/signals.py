@@ -238,7 +238,7 @@ def _dedup_key(incoming: Incoming) -> str:
 
 
 async def submit(
-    session: AsyncSession, engine: BotEngine, clock: Clock, incoming: Incoming,
+    session: AsyncSession | None, engine: BotEngine, clock: Clock, incoming: Incoming,
     *, dedup_seconds: float, wait_seconds: float,
 ) -> Outcome:  # fmt: skip
     """Store, match, acknowledge, execute (see the module docstring)."""
@@ -251,13 +251,14 @@ async def submit(
             lambda s: _acknowledge(s, incoming, key, now, dedup_seconds, stale, engine.is_running)
         )
     if isinstance(acknowledged, str):
-        earlier = await session.get(SignalRow, acknowledged)
-        assert earlier is not None
-        return await _outcome(session, earlier, duplicate=True)
+        if session is None:  # (a caller with no session of its own: the webhook URL)
+            async with engine.store.sessions() as own:
+                return await _repeat(own, acknowledged)
+        return await _repeat(session, acknowledged)
     row, deliveries = acknowledged
     pending = [d for d in deliveries if d.status == "pending"]
     if pending:
-        await _execute(session, engine, row, pending, wait_seconds)
+        await _execute(engine, row, pending, wait_seconds)
     return Outcome(
         signal_id=row.id, status=row.status, message=row.message, created_at=row.created_at,
         deliveries=[Delivered(d.bot_id, d.status, d.message, list(d.order_ids)) for d in deliveries],
@@ -447,7 +448,7 @@ def _match(incoming: Incoming) -> tuple[Select[Any], dict[str, Any]]:
 
 
 async def _execute(
-    session: AsyncSession, engine: BotEngine, row: SignalRow, pending: list[_Delivery],
+    engine: BotEngine, row: SignalRow, pending: list[_Delivery],
     wait_seconds: float,
 ) -> None:  # fmt: skip
     """Hand the signal to its bots; record what they did (what is still running is
@@ -512,6 +513,12 @@ def _record(s: Session, row: SignalRow, updates: list[dict[str, Any]]) -> None:
         .where(SignalRow.id == row.id)
         .values(status=row.status, message=row.message)
     )
+
+
+async def _repeat(session: AsyncSession, signal_id: str) -> Outcome:
+    earlier = await session.get(SignalRow, signal_id)
+    assert earlier is not None
+    return await _outcome(session, earlier, duplicate=True)
 
 
 async def _outcome(session: AsyncSession, row: SignalRow, *, duplicate: bool = False) -> Outcome:

@@ -71,6 +71,11 @@ class StoreRunner:
             event.listen(self._sync, "connect", _sqlite_pragmas)
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """Async sessions on the same store (reads; writes go through ``run``)."""
+        return self._sessions
+
     async def run(self, work: Callable[[Session], T]) -> T:
         if self._sync is None:
             async with self._sessions() as session:

@@ -184,9 +184,10 @@ async def new_hook(
 
 @router.post("/hooks/{token}", name="hook", response_model=SignalRead, responses=errors(404, 422),
              summary="A signal for the bot this unguessable URL belongs to (TradingView alerts)")  # fmt: skip
-async def hook(
-    token: str, request: Request, session: SessionDep, runtime: RuntimeDep, response: Response
-) -> SignalRead:
+async def hook(token: str, request: Request, runtime: RuntimeDep) -> Response:
+    """The hot path of TradingView alerts: no request session (the signal is written by the
+    store's writer; a repeat opens one to read the first outcome), and the answer returned
+    as the response itself (FastAPI would validate the model a second time)."""
     bot_id, owner_id = await signals.bot_for_hook(runtime.store, token)
     raw = (await request.body()).decode("utf-8", "replace").strip()
     try:
@@ -201,6 +202,8 @@ async def hook(
             "the body must be a JSON object", details=[{"field": "body", "message": "an object"}]
         )
     signal = incoming(runtime, "hook", owner_id, body, bot_id=bot_id)
-    outcome = await _submit(runtime, session, signal)
-    response.status_code = status.HTTP_200_OK if outcome.duplicate else status.HTTP_201_CREATED
-    return SignalRead.of(outcome)
+    outcome = await _submit(runtime, None, signal)
+    return Response(
+        SignalRead.of(outcome).model_dump_json(), media_type="application/json",
+        status_code=status.HTTP_200_OK if outcome.duplicate else status.HTTP_201_CREATED,
+    )  # fmt: skip
