@@ -303,3 +303,26 @@ async def test_a_spot_grid_on_stored_candles_matches_the_strategy_harness_count(
     assert (state.round_trips, state.grid_profit) == (hand.trips, hand.profit)
     logs = await t.logs(bot["bot_id"])
     assert sum("round trip" in line for line in logs) == hand.trips
+
+
+async def test_a_bots_state_keeps_the_tags_of_its_open_orders_only(tw: Harness) -> None:
+    """Tags of orders done are dropped (the state is written every cycle and must not grow with
+    every order ever placed); a grid's re-armed orders keep theirs."""
+    t = await trader(tw)
+    await tw.move(SPOT, 6425)
+    hook = await t.bot({"symbol": SPOT, "signalToken": "tags"}, type="webhook")
+    grid = await t.bot(GRID)
+    for bot in (hook, grid):
+        await t.call("POST", f"/bots/{bot['bot_id']}/start")
+    for n in range(5):
+        await t.call("POST", "/signals", 201, json={
+            "bot_id": hook["bot_id"], "action": "buy", "amount": f"0.01{n}",
+        })  # fmt: skip
+    await tw.move(SPOT, 6340, 6410)  # a grid round trip: its orders fill and re-arm
+
+    def tags(bot_id: str) -> dict[str, str]:
+        return dict(tw.runtime.bots._runners[bot_id].snapshot()["tags"])
+
+    assert tags(hook["bot_id"]) == {}  # five market orders, all filled
+    seqs = {o["client_order_id"].split(":")[1] for o in await t.open_orders(grid["bot_id"])}
+    assert set(tags(grid["bot_id"])) == seqs and len(seqs) == 4

@@ -718,6 +718,8 @@ class BotEngine:
                 order_done=item.order_done, realized_pnl=fill.realized_pnl,
                 position_id=fill.position_id, generation=key.generation if key else 0,
             )  # fmt: skip
+            if item.order_done and key is not None:
+                self._forget_tag(r, key.seq)
             quote_fee = fill.fee if fill.fee_asset != r.instrument.base else fill.fee * fill.price
             r.book.apply(fill.side, fill.amount, fill.price, quote_fee, r.instrument.contract_size)
             verb = "Bought" if fill.side is Side.BUY else "Sold"
@@ -895,6 +897,16 @@ class BotEngine:
             for o in self.venue.engine.open_orders(AccountId(r.account_id), r.symbol)
             if o.client_order_id is not None and o.client_order_id.startswith(prefix)
         ]
+
+    def _forget_tag(self, r: Runner, seq: int) -> None:
+        """A placement's tag is kept while an order of it is open (its re-armed successor, its
+        bracket legs share the seq); then dropped, so a bot's state does not grow with every
+        order it ever placed (it is written on every cycle)."""
+        for order in self._open_orders(r):
+            key = parse_client_order_id(order.client_order_id)
+            if key is not None and key.seq == seq:
+                return
+        r.tags.pop(seq, None)
 
     def _tag(self, r: Runner, order: Order) -> str:
         key = parse_client_order_id(order.client_order_id)
