@@ -5,10 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.marketdata.factories import APR4, HOUR, MINUTE, bars, bundled
 from tradewind.marketdata.bundled import bundled_store
 from tradewind.marketdata.feeds import ManualFeed, NoPrice, PriceFeed, Quote, ReplayFeed
+from tradewind.marketdata.feeds import _price_at as feeds_price_at
 from tradewind.marketdata.resample import resample
 from tradewind.marketdata.timeframes import Timeframe
 
@@ -279,3 +282,23 @@ class TestManualFeed:
 def test_both_feeds_satisfy_the_protocol() -> None:
     feeds: list[PriceFeed] = [replay(UP, DOWN), ManualFeed("BTC/USDT")]
     assert [f.symbol for f in feeds] == ["BTC/USDT", "BTC/USDT"]
+
+
+@given(
+    speed=st.sampled_from([1.0, 7.3, 60.0, 333.3]),
+    loop=st.booleans(),
+    offset=st.integers(min_value=-(10**7), max_value=10**9),
+)
+def test_a_quote_is_the_price_of_the_path_at_that_moment(
+    speed: float, loop: bool, offset: int
+) -> None:
+    """The quote's shortcut (no arrays) agrees with the path's vertices around the moment."""
+    feed = replay(UP, DOWN, LAST, speed=speed, loop=loop)
+    now = T0 + offset
+    times, prices = feed._window(now, now)
+    expected = feeds_price_at(times, prices, now)
+    if expected is None:
+        with pytest.raises(NoPrice):
+            feed.quote_at(now)
+    else:
+        assert feed.quote_at(now).last == expected

@@ -210,8 +210,7 @@ class ReplayFeed:
     def quote_at(self, now_ms: int) -> Quote:
         if self._last_quote is not None and self._last_quote.ts_ms == now_ms:
             return self._last_quote  # the path is a function of time: asked again this ms
-        times, prices = self._window(now_ms, now_ms)
-        last = _price_at(times, prices, now_ms)
+        last = self._price_at(now_ms)
         if last is None:
             raise NoPrice(f"the {self._symbol} replay starts at {self._start}")
         self._last_quote = Quote(self._symbol, now_ms, last - self._half, last + self._half, last)
@@ -249,6 +248,32 @@ class ReplayFeed:
             high[-1], low[-1], close[-1] = seen.max(), seen.min(), now
             volume[-1] *= (to_ms - int(starts[-1])) / (int(ends[-1]) - int(starts[-1]))
         return Candles(starts, opening, high, low, close, volume)
+
+    def _price_at(self, now_ms: int) -> float | None:
+        """The path's price at ``now_ms``: what ``_price_at`` gives over ``_window(now, now)``,
+        found without building arrays (a quote is asked for on every order)."""
+        count = len(self._vt)
+        g = _global_index(self._vt, self._span, self._market(now_ms))
+        if not self._loop:
+            g = min(max(g, 0), count)
+        # wall times floor market times: step to the first vertex after ``now_ms``
+        while (self._loop or g < count) and self._vertex(g)[0] <= now_ms:
+            g += 1
+        while (self._loop or g > 0) and self._vertex(g - 1)[0] > now_ms:
+            g -= 1
+        if g <= 0 and not self._loop:
+            return None
+        t0, p0 = self._vertex(g - 1)
+        if not self._loop and g >= count:
+            return p0
+        t1, p1 = self._vertex(g)
+        return p0 + (p1 - p0) * ((now_ms - t0) / (t1 - t0))
+
+    def _vertex(self, g: int) -> tuple[int, float]:
+        """Vertex ``g`` of the endless series: its wall time and price."""
+        loop, i = divmod(g, len(self._vt))
+        market = loop * self._span + int(self._vt[i])
+        return self._start + math.floor(market / self._speed), float(self._vp[i])
 
     def _market(self, wall_ms: int) -> float:
         return (wall_ms - self._start) * self._speed
