@@ -135,21 +135,7 @@ async def setup(
         })  # fmt: skip
     await store.run(lambda session: session.execute(insert(BotRow), rows))
     return [
-        BotSpec(
-            id=r["id"],
-            user_id=r["user_id"],
-            account_id=r["account_id"],
-            script="spot_grid",
-            symbol=r["symbol"],
-            settings=r["settings"],
-            status=BotStatus.STOPPED,
-            state={},
-            order_seq=0,
-            log_seq=0,
-            fill_cursor=None,
-            pending=[],
-            stop_exit=False,
-        )
+        BotSpec.new(r["id"], r["user_id"], r["account_id"], "spot_grid", r["symbol"], r["settings"])
         for r in rows
     ]
 

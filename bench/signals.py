@@ -207,21 +207,7 @@ async def part_two(subscribers: int, per_account: int) -> tuple[float, float, in
         await store.run(lambda s: s.execute(insert(BotRow), rows))
         engine = BotEngine(venue=venue, writer=store)
         specs = [
-            BotSpec(
-                id=r["id"],
-                user_id=r["user_id"],
-                account_id=r["account_id"],
-                script="webhook",
-                symbol="BTC/USDT",
-                settings=settings,
-                status=BotStatus.STOPPED,
-                state={},
-                order_seq=0,
-                log_seq=0,
-                fill_cursor=None,
-                pending=[],
-                stop_exit=False,
-            )
+            BotSpec.new(r["id"], r["user_id"], r["account_id"], "webhook", "BTC/USDT", settings)
             for r in rows
         ]
         console.print(f"starting {subscribers} webhook bots ...")

@@ -217,6 +217,18 @@ class BotSpec:
     """``settings`` already parsed by the caller (a frozen model; many bots may share one)."""
 
     @classmethod
+    def new(
+        cls, id: str, user_id: str, account_id: str, script: str, symbol: str,
+        settings: dict[str, Any], parsed: Any = None,
+    ) -> BotSpec:  # fmt: skip
+        """A bot just created: stopped, nothing placed, nothing seen."""
+        return cls(
+            id=id, user_id=user_id, account_id=account_id, script=script, symbol=symbol,
+            settings=settings, status=BotStatus.STOPPED, state={}, order_seq=0, log_seq=0,
+            fill_cursor=None, pending=[], stop_exit=False, parsed=parsed,
+        )  # fmt: skip
+
+    @classmethod
     def of(cls, row: BotRow) -> BotSpec:
         return cls(
             id=row.id, user_id=row.user_id, account_id=row.account_id, script=row.script,

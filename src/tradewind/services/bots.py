@@ -336,11 +336,8 @@ async def create_for(
             "order_seq": 0, "pending": [], "fill_cursor": None, "log_seq": 0, "stop_exit": False,
             "realized_pnl": Decimal(0), "created_at": now, "updated_at": now, "deleted_at": None,
         })  # fmt: skip
-        found.append(BotSpec(
-            id=bot_id, user_id=user_id, account_id=account_id, script=script.id,
-            symbol=instrument.symbol, settings=settings, status=BotStatus.STOPPED,
-            state={}, order_seq=0, log_seq=0, fill_cursor=None, pending=[], stop_exit=False,
-            parsed=model,
+        found.append(BotSpec.new(
+            bot_id, user_id, account_id, script.id, instrument.symbol, settings, parsed=model
         ))  # fmt: skip
     if rows:
         await session.execute(insert(_BOTS), rows)
