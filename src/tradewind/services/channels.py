@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -347,14 +348,16 @@ async def get_signal(session: AsyncSession, partner_id: str, signal_id: str) -> 
 
 
 async def call(
-    session: AsyncSession, deps: Deps, partner_id: str, signal_id: str, changes: dict[str, Any],
-    *, kind: str,
+    session: AsyncSession, deps: Deps, partner_id: str, signal_id: str,
+    changes_to: Callable[[dict[str, Any]], dict[str, Any]], *, kind: str,
 ) -> Outcome:  # fmt: skip
-    """Apply a call (``changes`` to the plan) to the signal and every running trade of it.
-    ``kind``: trailing and rebuy/dca calls reach only subscriptions that follow them."""
+    """Apply a call (``changes_to`` the current plan gives the changes) to the signal and
+    every running trade of it. ``kind``: trailing and rebuy/dca calls reach only
+    subscriptions that follow them."""
     signal = await get_signal(session, partner_id, signal_id)
     if signal.status != "active":
         raise Conflict(f"signal {signal_id} is {signal.status}")
+    changes = changes_to(signal.plan)
     script = get_script(SCRIPT)
     current = script.parse({**signal.plan, "amount": 1})
     script.edit(current, changes, running=True)  # refused here, before any subscriber

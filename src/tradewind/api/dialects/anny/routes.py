@@ -156,10 +156,9 @@ def _deps(runtime: RuntimeDep) -> channels.Deps:
     return channels.Deps(runtime.venues, runtime.clock, runtime.bots)
 
 
-@router.post("/v1/signal")
-async def signal_v1(
-    body: SignalV1, request: Request, partner: PartnerKey, runtime: RuntimeDep,
-    session: SessionDep, idempotency_key: IdempotencyKey = None,
+async def _open(
+    body: SignalV1, request: Request, partner: Principal, runtime: RuntimeDep,
+    session: SessionDep, key: str | None,
 ) -> dict[str, Any]:  # fmt: skip
     async def run() -> channels.Outcome:
         return await channels.open_signal(
@@ -167,7 +166,15 @@ async def signal_v1(
             body.model_dump(mode="json"),
         )  # fmt: skip
 
-    return await _once(request, runtime, session, partner, idempotency_key, run)
+    return await _once(request, runtime, session, partner, key, run)
+
+
+@router.post("/v1/signal")
+async def signal_v1(
+    body: SignalV1, request: Request, partner: PartnerKey, runtime: RuntimeDep,
+    session: SessionDep, idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:  # fmt: skip
+    return await _open(body, request, partner, runtime, session, idempotency_key)
 
 
 @router.post("/v2/signal")
@@ -175,13 +182,7 @@ async def signal_v2(
     body: SignalV2, request: Request, partner: PartnerKey, runtime: RuntimeDep,
     session: SessionDep, idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:  # fmt: skip
-    async def run() -> channels.Outcome:
-        return await channels.open_signal(
-            session, _deps(runtime), partner.user_id, body.channel_id, _plan(body),
-            body.model_dump(mode="json"),
-        )  # fmt: skip
-
-    return await _once(request, runtime, session, partner, idempotency_key, run)
+    return await _open(body, request, partner, runtime, session, idempotency_key)
 
 
 async def _call(
@@ -190,9 +191,8 @@ async def _call(
     changes: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> dict[str, Any]:  # fmt: skip
     async def run() -> channels.Outcome:
-        signal = await channels.get_signal(session, partner.user_id, signal_id)
         return await channels.call(
-            session, _deps(runtime), partner.user_id, signal_id, changes(signal.plan), kind=kind
+            session, _deps(runtime), partner.user_id, signal_id, changes, kind=kind
         )
 
     return await _once(request, runtime, session, partner, key, run)
