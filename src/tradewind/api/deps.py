@@ -42,7 +42,10 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
             raise
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the commit happens before the response is sent (FastAPI's default scope
+# for a dependency with yield runs its exit after the response, so a client could act on an
+# answer, such as a new API key, before its transaction had committed)
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 # Declared so the OpenAPI document and /docs know the scheme; the checks are ours.
