@@ -160,12 +160,13 @@ async def setup(store: StoreRunner, subscribers: int) -> tuple[str, str, list[st
 
 
 async def watch(venue: PaperVenue, accounts: list[str], done: asyncio.Event) -> None:
-    """Progress: the subscribers whose entry orders rest at the venue."""
+    """Progress: the entry orders resting at the venue (two a subscriber). Counted in one
+    cheap read: the watcher shares the event loop it measures (counting each subscriber's
+    orders took 100 ms of it a poll, an eighth of the run)."""
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("subscribers with entry orders", total=len(accounts))
+        task = progress.add_task("entry orders resting", total=2 * len(accounts))
         while not done.is_set():
-            placed = sum(1 for a in accounts if len(venue.open_orders(a)) >= 2)
-            progress.update(task, completed=placed)
+            progress.update(task, completed=len(venue.engine.open_orders()))
             await asyncio.sleep(0.5)
 
 

@@ -60,7 +60,7 @@ from tradewind.engine import ops as opcodec
 from tradewind.logs import get_logger
 from tradewind.marketdata.resample import resample
 from tradewind.marketdata.timeframes import Timeframe
-from tradewind.store.db import StoreRunner
+from tradewind.store.db import StoreRunner, execute_many
 from tradewind.store.tables import (
     BotLogRow,
     BotRow,
@@ -1145,14 +1145,10 @@ def _write(
     handled: list[dict[str, Any]], judged: list[dict[str, Any]],
 ) -> None:  # fmt: skip
     conn = session.connection()  # Core statements on the bare connection: no ORM per call
-    if updates:
-        conn.execute(_UPDATE, updates)
-    if handled:
-        conn.execute(_HANDLED, handled)
-    if judged:
-        conn.execute(_JUDGED, judged)
-    if logs:
-        conn.execute(_INSERT_LOGS, logs)
+    execute_many(conn, _UPDATE, updates)
+    execute_many(conn, _HANDLED, handled)
+    execute_many(conn, _JUDGED, judged)
+    execute_many(conn, _INSERT_LOGS, logs)
 
 
 def signal_outcome(ran: Sequence[Ran]) -> tuple[str, str, list[str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Connection, Executable, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -98,3 +98,74 @@ class StoreRunner:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._sync.dispose()
+
+
+# ---- many rows, one statement ----------------------------------------------------------------
+
+_Column = tuple[str | None, Any, Callable[[Any], Any] | None]  # row key or a constant; processor
+_Prepared = tuple[str, tuple[_Column, ...]] | None
+_prepared: dict[tuple[int, str, tuple[str, ...]], tuple[Executable, _Prepared]] = {}
+"""By the statement's id, dialect and keys; the entry holds the statement, so its id is not
+reused while the entry lives (statements are meant to be built once, at import)."""
+
+
+def execute_many(conn: Connection, stmt: Executable, rows: list[dict[str, Any]]) -> None:
+    """``conn.execute(stmt, rows)`` for a plain INSERT or UPDATE of many rows with the same
+    keys, at a fraction of the cost: the statement is compiled once per dialect and key set,
+    and each row becomes a tuple through the same type processors SQLAlchemy would apply
+    (its per-row parameter building cost more than SQLite's own work: 20,000 orders took
+    1.5 s in one transaction). Anything it cannot do that way (defaults computed in Python,
+    a named paramstyle, rows with other keys) goes through ``conn.execute`` unchanged."""
+    if not rows:
+        return
+    keys = tuple(rows[0])
+    cache_key = (id(stmt), conn.dialect.name, keys)
+    entry = _prepared.get(cache_key)
+    if entry is None:
+        if len(_prepared) > 1000:  # statements built per call: nothing to gain, keep it small
+            _prepared.clear()
+        entry = _prepared[cache_key] = (stmt, _prepare(conn, stmt, keys))
+    prepared = entry[1]
+    if prepared is None or any(len(row) != len(keys) for row in rows):
+        conn.execute(stmt, rows)
+        return
+    sql, columns = prepared
+    try:
+        params = [
+            tuple(
+                value if key is None else row[key] if p is None else p(row[key])
+                for key, value, p in columns
+            )
+            for row in rows
+        ]
+    except KeyError:  # a row with other keys than the first
+        conn.execute(stmt, rows)
+        return
+    conn.exec_driver_sql(sql, params)
+
+
+def _prepare(conn: Connection, stmt: Executable, keys: tuple[str, ...]) -> _Prepared:
+    compiled: Any = stmt.compile(  # type: ignore[attr-defined]
+        dialect=conn.dialect, column_keys=list(keys), for_executemany=True
+    )
+    names = compiled.positiontup
+    if (
+        names is None  # a named paramstyle: left to SQLAlchemy
+        or compiled.insert_prefetch
+        or compiled.update_prefetch
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+    ):
+        return None
+    processors = compiled._bind_processors
+    columns: list[_Column] = []
+    for name in names:
+        process = processors.get(name)
+        if name in keys:
+            columns.append((name, None, process))
+            continue
+        bind = compiled.binds[name]  # a constant of the statement (a WHERE's literal)
+        if bind.callable is not None or bind.required:
+            return None
+        columns.append((None, bind.value if process is None else process(bind.value), None))
+    return compiled.string, tuple(columns)

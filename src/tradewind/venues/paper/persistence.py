@@ -31,6 +31,7 @@ from tradewind.domain.orders import (
     Side,
     Trailing,
 )
+from tradewind.store.db import execute_many
 from tradewind.store.tables import (
     BalanceRow,
     FillRow,
@@ -374,8 +375,7 @@ def write(
         (_UPDATE["balances"], [_keyed(p, "account_id", "asset") for p in changed_balances]),
         (_INSERT["ledger_entries"], new_entries),
     ):
-        if params:
-            conn.execute(stmt, params)
+        execute_many(conn, stmt, params)
 
 
 def _keyed(params: dict[str, Any], *keys: str) -> dict[str, Any]:
