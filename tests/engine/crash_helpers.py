@@ -152,6 +152,18 @@ class Server:
             self._log.flush()
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def stacks(self) -> str:
+        """Where the running server is: its asyncio tasks and threads (``tradewind.diagnostics``),
+        read from its log; for a failure's message."""
+        if self.proc is None or self.proc.poll() is not None:
+            return "(no running server)"
+        before = len(self.output())
+        self.proc.send_signal(signal.SIGUSR1)  # the tasks (needs a free event loop)
+        time.sleep(1.0)
+        self.proc.send_signal(signal.SIGUSR2)  # every thread, even with the loop blocked
+        time.sleep(0.5)
+        return self.output()[before:]
+
     def all_output(self) -> str:
         return "\n".join(f"---- life {n} ----\n{self.output(n)}" for n in range(1, self.lives + 1))
 

@@ -68,7 +68,11 @@ def _wait(what: str, ready: Callable[[], bool], server: Server, timeout: float =
         if server.proc is not None and server.proc.poll() is not None:
             pytest.fail(f"the server died waiting for {what}\n{server.all_output()[-6000:]}")
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}\n{server.all_output()[-6000:]}")
+            stacks = server.stacks()  # before the log tail: the dump is appended to the log
+            pytest.fail(
+                f"timed out waiting for {what}\n{server.all_output()[-6000:]}\n"
+                f"---- the server's stacks ----\n{stacks[-20000:]}"
+            )
         time.sleep(0.1)
 
 

@@ -27,6 +27,7 @@ from tradewind.api.middleware import RequestContext
 from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
 from tradewind.api.runtime import Runtime
 from tradewind.api.v1 import accounts, api_keys, bots, channels, markets, scripts, signals, users
+from tradewind.diagnostics import install_stack_dumps
 from tradewind.domain.clock import Clock, SystemClock
 from tradewind.engine.bots import BotEngine
 from tradewind.engine.bus import EventBus
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             bots_resumed=resumed,
         )  # fmt: skip
         tune_garbage_collector()
+        install_stack_dumps()
         try:
             yield
         finally:
