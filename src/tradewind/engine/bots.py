@@ -1166,4 +1166,4 @@ def signal_outcome(ran: Sequence[Ran]) -> tuple[str, str, list[str]]:
 
 
 def _clear(session: Session, ids: list[dict[str, Any]]) -> None:
-    session.execute(_CLEAR, ids)
+    execute_many(session.connection(), _CLEAR, ids)

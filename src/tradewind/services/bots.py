@@ -24,6 +24,7 @@ from tradewind.domain.instruments import Instrument
 from tradewind.engine.bots import BotEngine, BotSpec
 from tradewind.services import trading
 from tradewind.services.pagination import Page, make_page, paginate
+from tradewind.store.db import execute_many_async
 from tradewind.store.tables import BotLogRow, BotRow, FillRow, OrderRow, PositionRow
 from tradewind.strategies.accounting import Inventory
 from tradewind.strategies.base import Context
@@ -339,12 +340,12 @@ async def create_for(
         found.append(BotSpec.new(
             bot_id, user_id, account_id, script.id, instrument.symbol, settings, parsed=model
         ))  # fmt: skip
-    if rows:
-        await session.execute(insert(_BOTS), rows)
+    await execute_many_async(session, _INSERT_BOTS, rows)
     return found
 
 
 _BOTS = cast(Table, BotRow.__table__)
+_INSERT_BOTS = insert(_BOTS)
 
 
 def _parsed(

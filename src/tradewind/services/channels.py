@@ -28,6 +28,7 @@ from tradewind.domain.errors import Conflict, DomainError, NotFound, ValidationF
 from tradewind.domain.ids import new_id
 from tradewind.engine.bots import BotEngine, BotSpec
 from tradewind.services import bots, trading
+from tradewind.store.db import execute_many_async
 from tradewind.store.tables import (
     BotRow,
     ChannelDeliveryRow,
@@ -260,8 +261,7 @@ async def open_signal(
     else:
         made = await _create_bots(session, deps, subs, (signal.id, channel.id), plan)
     trades = [_trade(signal.id, sub, bot, now) for sub, bot in zip(subs, made, strict=True)]
-    if trades:
-        await session.execute(insert(_TRADES), trades)
+    await execute_many_async(session, _INSERT_TRADES, trades)
     await session.commit()
     started = [
         (t["id"], bot) for t, bot in zip(trades, made, strict=True) if isinstance(bot, BotSpec)
@@ -279,6 +279,7 @@ async def open_signal(
 
 
 _TRADES = cast(Table, ChannelTradeRow.__table__)
+_INSERT_TRADES = insert(_TRADES)
 
 
 @dataclass(frozen=True, slots=True)

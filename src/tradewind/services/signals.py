@@ -37,7 +37,7 @@ from tradewind.domain.ids import new_id
 from tradewind.domain.instruments import Instrument
 from tradewind.engine.bots import BotEngine, Ran, bot_signal, signal_outcome
 from tradewind.services.pagination import Page, make_page, paginate
-from tradewind.store.db import StoreRunner
+from tradewind.store.db import StoreRunner, execute_many
 from tradewind.store.tables import BotRow, SignalDeliveryRow, SignalRow
 from tradewind.strategies.base import SignalAction
 
@@ -403,8 +403,7 @@ def _acknowledge(
         elif not any(d["status"] == "pending" for d in deliveries):
             values["status"], values["message"] = "rejected", "no matching bot is active"
     conn.execute(_INSERT_SIGNAL, values)
-    if deliveries:
-        conn.execute(_INSERT_DELIVERIES, deliveries)
+    execute_many(conn, _INSERT_DELIVERIES, deliveries)
     return SignalRow(**values), [
         _Delivery(d["id"], d["bot_id"], d["status"], d["message"], d["order_ids"])
         for d in deliveries
@@ -506,8 +505,7 @@ _OUTCOME = (
 
 def _record(s: Session, row: SignalRow, updates: list[dict[str, Any]]) -> None:
     """What the bots did, in one unit of work."""
-    if updates:
-        s.execute(_OUTCOME, updates)
+    execute_many(s.connection(), _OUTCOME, updates)
     s.execute(
         update(SignalRow)
         .where(SignalRow.id == row.id)

@@ -144,6 +144,14 @@ def execute_many(conn: Connection, stmt: Executable, rows: list[dict[str, Any]])
     conn.exec_driver_sql(sql, params)
 
 
+async def execute_many_async(
+    session: AsyncSession, stmt: Executable, rows: list[dict[str, Any]]
+) -> None:
+    """``execute_many`` in a request's async session (its transaction, its connection)."""
+    if rows:
+        await session.run_sync(lambda s: execute_many(s.connection(), stmt, rows))
+
+
 def _prepare(conn: Connection, stmt: Executable, keys: tuple[str, ...]) -> _Prepared:
     compiled: Any = stmt.compile(  # type: ignore[attr-defined]
         dialect=conn.dialect, column_keys=list(keys), for_executemany=True
