@@ -38,3 +38,7 @@ class ManualClock:
         from datetime import timedelta
 
         self._now = self._now + timedelta(seconds=seconds)
+
+    def set(self, now: datetime) -> None:
+        """Jump to ``now`` (a backtest moves its clock along the candles)."""
+        self._now = now

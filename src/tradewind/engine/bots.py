@@ -77,6 +77,7 @@ from tradewind.strategies.base import (
     CancelOrder,
     Command,
     Context,
+    Deferred,
     Log,
     OrderLeg,
     OrderView,
@@ -334,9 +335,14 @@ def _dt(ms: int) -> datetime:
 class BotEngine:
     """Runs every bot of one venue (see the module docstring)."""
 
-    def __init__(self, *, venue: PaperVenue, writer: StoreRunner, join_writes: bool = True) -> None:
+    def __init__(
+        self, *, venue: PaperVenue, writer: StoreRunner, join_writes: bool = True,
+        log_sink: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> None:  # fmt: skip
         self.venue = venue
         self._writer = writer
+        self._log_sink = log_sink
+        """Given every bot's new log lines as they are written (a backtest keeps them so)."""
         self._answered = False
         self.joins_writes = join_writes and getattr(venue, "joins_writes", False)
         """The bots' state is written in the venue's own transaction with the operations it
@@ -941,7 +947,9 @@ class BotEngine:
             now_ms=self.venue.now_ms() if now is None else now, price=price,
             balances={a: b.free for a, b in self.venue.ledger.balances(account).items()},
             position=None if position is None else dataclasses.replace(position),
-            open_orders=tuple(OrderView.of(o, self._tag(r, o)) for o in self._open_orders(r)),
+            open_orders=Deferred(
+                lambda: tuple(OrderView.of(o, self._tag(r, o)) for o in self._open_orders(r))
+            ),
             closes=closes,
         )  # fmt: skip
 
@@ -1057,6 +1065,10 @@ class BotEngine:
         pending, status, new log lines, and the signal deliveries they handled: with their
         outcome when the operations of this cycle have run (``outcomes``), else as handled."""
         touched = [r for r in runners if r.dirty]
+        if self._log_sink is not None:
+            self._log_sink([line for r in touched for line in r.logs])
+        if not self._writer.persists:  # a backtest: nothing to build rows for
+            return _nothing
         now = _dt(self.venue.now_ms())
         updates = [
             {
@@ -1149,6 +1161,10 @@ def _write(
     execute_many(conn, _HANDLED, handled)
     execute_many(conn, _JUDGED, judged)
     execute_many(conn, _INSERT_LOGS, logs)
+
+
+def _nothing(session: Session) -> None:
+    pass
 
 
 def signal_outcome(ran: Sequence[Ran]) -> tuple[str, str, list[str]]:

@@ -94,10 +94,35 @@ class StoreRunner:
             session.commit()
             return result
 
+    persists = True
+    """Whether ``run`` writes anything (``NullStore`` does not)."""
+
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._sync.dispose()
+
+
+class NullStore(StoreRunner):
+    """A store that keeps nothing: units of work are dropped unrun. A backtest's venue and bot
+    engine run on it (the same code as live, persistence aside; the run's results are kept
+    from what the venue and the engine report, and stored once, at the end)."""
+
+    persists = False
+
+    def __init__(self) -> None:  # no engine: nothing to connect to
+        self._sync = None
+        self._executor = None
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        raise RuntimeError("a NullStore has no sessions")
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        return None  # type: ignore[return-value]  # nobody reads what a dropped write returns
+
+    def close(self) -> None:
+        pass
 
 
 # ---- many rows, one statement ----------------------------------------------------------------

@@ -54,7 +54,7 @@ original would have.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -185,6 +185,43 @@ class Signal:
     id: str | None = None
 
 
+V = TypeVar("V")
+
+
+class Deferred(Sequence[V]):
+    """A tuple made the first time it is read: what an engine shows a strategy but most
+    strategies never look at (a hundred-level grid's open orders on each of its fills)."""
+
+    __slots__ = ("_items", "_make")
+
+    def __init__(self, make: Callable[[], tuple[V, ...]]) -> None:
+        self._make: Callable[[], tuple[V, ...]] | None = make
+        self._items: tuple[V, ...] = ()
+
+    def _get(self) -> tuple[V, ...]:
+        if self._make is not None:
+            self._items, self._make = self._make(), None
+        return self._items
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self) -> Iterator[V]:
+        return iter(self._get())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and self._get() == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """Read-only facts at the moment of an event."""
@@ -198,7 +235,8 @@ class Context:
     """Free balance per asset of the bot's account."""
     position: Position | None = None
     """Derivatives: the account's open position on the symbol (a copy), if any."""
-    open_orders: tuple[OrderView, ...] = ()
+    open_orders: Sequence[OrderView] = ()
+    """The bot's open orders (a ``Deferred``: made when first read)."""
     closes: tuple[float, ...] = ()
     """Closes of the most recent closed bars of ``strategy.timeframe``, oldest first."""
 

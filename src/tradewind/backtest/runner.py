@@ -1,0 +1,534 @@
+"""One backtest: a bot from the registry on stored candles, run by the live bot engine on the
+live paper venue, persistence aside.
+
+Nothing here re-implements trading. The run builds a :class:`PaperVenue` and a
+:class:`BotEngine` on a :class:`NullStore` (units of work dropped unrun), a manual clock and
+a replay of the candles at market speed, and moves the clock the way the service's ticker
+does: a tick at every vertex of each bar's OHLC path (docs/paper-trading.md), the engine
+settled after each. The strategy objects, the order router (commands to venue operations,
+fills back to the bot) and the matching engine with its order programs are the ones that
+trade live, so a bot backtested here and run on the paper venue over the same prices place
+the same orders and get the same fills (``tests/backtest/test_parity.py``).
+
+Speed comes from not ticking where nothing can happen. Before each bar the run asks what
+could: the levels of the bot's resting orders (and of its positions' liquidation), the
+price or time its ``wake()`` waits for, a signal due, a bar close for a strategy that trades
+on bars. A vectorised search over the candles' highs and lows finds the next bar that comes
+near any of them (within a margin of the spread); the bars before it are jumped in one step
+(``PaperVenue.jump``), their equity computed from the holdings, which cannot change there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import numpy as np
+
+from tradewind.backtest.metrics import (
+    BacktestMetrics,
+    ClosedPosition,
+    EquityCurve,
+    OrderRecord,
+    compute_metrics,
+)
+from tradewind.domain import events as ev
+from tradewind.domain.clock import ManualClock
+from tradewind.domain.errors import DomainError
+from tradewind.domain.instruments import Instrument
+from tradewind.domain.orders import (
+    AccountId,
+    Fill,
+    Order,
+    OrderType,
+    PositionMode,
+    Side,
+)
+from tradewind.engine.bots import BotEngine, BotSpec
+from tradewind.engine.bus import EventBus
+from tradewind.marketdata import Candles, ReplayFeed, Timeframe
+from tradewind.store.db import NullStore
+from tradewind.strategies.base import Signal
+from tradewind.strategies.registry import get_script
+from tradewind.venues.paper.catalog import paper_instruments
+from tradewind.venues.paper.venue import PaperVenue
+
+T = TypeVar("T")
+BOT_ID = "bot_backtest"
+USER_ID = "usr_backtest"
+_FIRST_WINDOW = 64
+_LAST_WINDOW = 1 << 16
+
+
+class Cancelled(Exception):
+    """The run was asked to stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimedSignal:
+    """A signal for a webhook bot, delivered when the replay reaches ``ts_ms``."""
+
+    ts_ms: int
+    signal: Signal
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestSpec:
+    """What to run: ``script`` (a registry id) with ``settings`` on ``symbol`` over
+    ``candles[start:]`` (the bars before ``start`` are the history a strategy on bars sees at
+    its start), from ``balances``. ``maker_fee``/``taker_fee`` replace the instrument's."""
+
+    script: str
+    settings: Mapping[str, Any]
+    symbol: str
+    timeframe: Timeframe
+    candles: Candles
+    balances: Mapping[str, Decimal]
+    start: int = 0
+    maker_fee: Decimal | None = None
+    taker_fee: Decimal | None = None
+    leverage: Decimal = Decimal(1)
+    signals: Sequence[TimedSignal] = ()
+    stop_at_end: bool = False
+    """Stop the bot at the last bar (its open orders cancelled, as a stop does live)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    line: int
+    ts_ms: int
+    severity: str
+    color: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """A closed position with its entry and exit: a spot sell matched against the buys it
+    sold (first in, first out), or a derivative position from open to close."""
+
+    side: Side
+    amount: Decimal
+    entry_ms: int
+    entry_price: Decimal
+    exit_ms: int
+    exit_price: Decimal
+    profit: Decimal
+    fees: Decimal
+    margin: Decimal
+
+    def closed(self) -> ClosedPosition:
+        return ClosedPosition(self.entry_ms, self.exit_ms, self.profit, self.fees, self.margin)
+
+
+@dataclass(slots=True)
+class BacktestResult:
+    spec: BacktestSpec
+    instrument: Instrument
+    metrics: BacktestMetrics
+    curve: EquityCurve
+    orders: list[Order]
+    fills: list[Fill]
+    round_trips: list[RoundTrip]
+    logs: list[LogLine]
+    balances: dict[str, Decimal]
+    bot_status: str
+    bars: int
+    event_bars: int
+    """Bars walked tick by tick; the others were jumped."""
+    start_balance: Decimal = field(default=Decimal(0))
+
+
+Progress = Callable[[int, int], None]
+"""Told (bars done, bars in all) now and then."""
+
+
+async def run_backtest(
+    spec: BacktestSpec,
+    *,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    jump: bool = True,
+) -> BacktestResult:
+    """Run the bot over the candles; raises ``DomainError`` for settings or a run the venue
+    refuses, ``Cancelled`` when ``cancelled()`` turns true (checked between steps). Without
+    ``jump`` every bar is walked (the tests check that jumping changes nothing)."""
+    run = _Run(spec, progress, cancelled)
+    run.jumps = jump
+    return await run.run()
+
+
+class _Run:
+    def __init__(
+        self, spec: BacktestSpec, progress: Progress | None, cancelled: Callable[[], bool] | None
+    ) -> None:
+        self.spec = spec
+        self.progress = progress
+        self.cancelled = cancelled or (lambda: False)
+        candles = spec.candles
+        if not 0 <= spec.start < len(candles):
+            raise DomainError("the run has no bars (start is past the last candle)")
+        self.script = get_script(spec.script)
+        self.settings = self.script.parse(dict(spec.settings))
+        catalog = paper_instruments()
+        if spec.symbol not in catalog:
+            raise DomainError(f"unknown symbol {spec.symbol}")
+        instrument = catalog[spec.symbol]
+        if spec.maker_fee is not None:
+            instrument = dataclasses.replace(instrument, maker_fee=spec.maker_fee)
+        if spec.taker_fee is not None:
+            instrument = dataclasses.replace(instrument, taker_fee=spec.taker_fee)
+        self.instrument = instrument
+        self.bar_ms = spec.timeframe.ms
+        self.ts = candles.ts
+        self.high, self.low, self.close = candles.high, candles.low, candles.close
+        self.clock = ManualClock(_dt(int(candles.ts[spec.start])))
+        self.feed = ReplayFeed(
+            candles, symbol=spec.symbol, speed=1.0, loop=False, start_at_ms=int(candles.ts[0]),
+            timeframe=spec.timeframe, half_spread=float(instrument.half_spread),
+        )  # fmt: skip
+        store = NullStore()
+        self.venue = PaperVenue(
+            instruments={spec.symbol: instrument}, feeds={spec.symbol: self.feed},
+            sessions=None, clock=self.clock, bus=EventBus(), writer=store,
+        )  # fmt: skip
+        self.logs: list[LogLine] = []
+        self.engine = BotEngine(venue=self.venue, writer=store, log_sink=self._keep_logs)
+        self.orders: dict[str, Order] = {}
+        self.closed_ms: dict[str, int] = {}
+        self.fills: list[Fill] = []
+        self.venue.listeners.append(self._on_events)
+        self.signals = sorted(spec.signals, key=lambda s: s.ts_ms)
+        self.signal_times = np.array([s.ts_ms for s in self.signals], dtype=np.int64)
+        self.next_signal = 0
+        self.equity = np.empty(len(candles) - spec.start, dtype=np.float64)
+        self.event_bars = 0
+        self.margin = float(2 * instrument.half_spread + instrument.tick_size)
+        self.jumps = True
+
+    # ---- what the venue and the engine report ------------------------------------------
+
+    def _keep_logs(self, lines: list[dict[str, Any]]) -> None:
+        for line in lines:
+            ts = line["ts"]
+            self.logs.append(LogLine(
+                line=line["line"], ts_ms=int(ts.timestamp() * 1000), severity=line["severity"],
+                color=line["color"], message=line["message"],
+            ))  # fmt: skip
+
+    def _on_events(self, events: Sequence[ev.Event]) -> None:
+        for event in events:
+            if isinstance(event, ev.OrderFilled):
+                self.fills.append(event.fill)
+            order = getattr(event, "order", None)
+            if isinstance(order, Order):
+                self.orders[order.id] = order  # (events carry snapshots: keep the latest)
+                if order.status.is_final and order.id not in self.closed_ms:
+                    self.closed_ms[order.id] = self.venue.now_ms()
+
+    # ---- the run -------------------------------------------------------------------------
+
+    async def run(self) -> BacktestResult:
+        spec = self.spec
+        account = await self.venue.open_account(
+            user_id=USER_ID, name="backtest", mode=PositionMode.NETTING, leverage=spec.leverage,
+            currency=self.instrument.quote, balances=dict(spec.balances),
+        )  # fmt: skip
+        self.account = AccountId(account.account_id)
+        start_value = self._equity_at(Decimal(repr(float(self.spec.candles.open[spec.start]))))
+        await self.venue.tick()  # the price now, as one point
+        bot = BotSpec.new(
+            BOT_ID, USER_ID, self.account, self.script.id, spec.symbol, dict(spec.settings),
+            parsed=self.settings,
+        )  # fmt: skip
+        await self._settled(self.engine.start(bot))
+        total = len(self.ts) - spec.start
+        i = spec.start
+        report_every = max(1, total // 200)
+        next_report = i
+        while i < len(self.ts):
+            if self.cancelled():
+                raise Cancelled()
+            if self.progress is not None and i >= next_report:
+                self.progress(i - spec.start, total)
+                next_report = i + report_every
+            j = self._next_event_bar(i)
+            if j > i:  # nothing can happen in bars i..j-1: jump them
+                const, exposure = self._equity_model()
+                self.equity[i - spec.start : j - spec.start] = const + exposure * self.close[i:j]
+                if j >= len(self.ts):
+                    break
+                self.clock.set(_dt(int(self.ts[j])))
+                self.venue.jump(int(self.ts[j]))
+                i = j
+            await self._walk_bar(i)
+            const, exposure = self._equity_model()
+            self.equity[i - spec.start] = const + exposure * float(self.close[i])
+            i += 1
+        if spec.stop_at_end and self._active():
+            await self._settled(
+                self.engine.stop(BOT_ID, close_positions=False, reason="the backtest ended")
+            )
+        if self.progress is not None:
+            self.progress(total, total)
+        return self._result(start_value)
+
+    async def _walk_bar(self, i: int) -> None:
+        """Tick at every vertex of bar ``i``'s path (and at each signal due in it)."""
+        self.event_bars += 1
+        start = int(self.ts[i])
+        end = start + self.bar_ms
+        path = self.feed.price_path(start, end)
+        times = sorted({t for t, _ in path if start < t <= end} | {start})
+        for t in times:
+            while (
+                self.next_signal < len(self.signals) and self.signals[self.next_signal].ts_ms <= t
+            ):
+                due = self.signals[self.next_signal]
+                self.next_signal += 1
+                await self._tick(max(due.ts_ms, self.venue.now_ms()))
+                if self.engine.is_running(BOT_ID):
+                    await self._settled(self.engine.signal(BOT_ID, due.signal))
+            await self._tick(t)
+
+    async def _tick(self, t: int) -> None:
+        if t > self.venue.now_ms():
+            self.clock.set(_dt(t))
+        await self.venue.tick()
+        await self.engine.settle()
+
+    async def _settled(self, call: Awaitable[T]) -> T:
+        """A call to the engine that waits for its cycle: run the cycles, then take its answer."""
+        task = asyncio.ensure_future(call)
+        await asyncio.sleep(0)
+        await self.engine.settle()
+        return await task
+
+    def _active(self) -> bool:
+        runner = self.engine.runner(BOT_ID)
+        return runner is not None and runner.status.value == "active"
+
+    # ---- where something can happen -----------------------------------------------------
+
+    def _next_event_bar(self, i: int) -> int:
+        """The first bar at or after ``i`` in which something could happen to the bot."""
+        if not self.jumps:
+            return i
+        runner = self.engine.runner(BOT_ID)
+        if runner is not None and runner.queue:
+            return i
+        if runner is not None and runner.strategy.timeframe is not None and self._active():
+            return i  # a strategy on bars sees every bar close (as it does live)
+        levels: list[float] = []
+        for order in self.venue.engine.open_orders(self.account):
+            if order.trailing is not None:
+                return i  # its stop follows the price: walked bar by bar
+            if order.type is OrderType.MARKET:
+                return i
+            for level in (order.price, order.stop_price):
+                if level is not None:
+                    levels.append(float(level))
+        for position in self.venue.ledger.positions(self.account):
+            for level in (position.liquidation_price, position.stop_loss, position.take_profit):
+                if level is not None:
+                    levels.append(float(level))
+        below = above = None
+        at_ms = None
+        if runner is not None and self._active():
+            wake = runner.wake
+            if wake.every_bar or wake.indicator is not None:
+                return i
+            below = None if wake.below is None else float(wake.below)
+            above = None if wake.above is None else float(wake.above)
+            at_ms = wake.at_ms
+        if self.next_signal < len(self.signals):
+            due = self.signals[self.next_signal].ts_ms
+            at_ms = due if at_ms is None else min(at_ms, due)
+        xs = np.array(sorted(levels), dtype=np.float64)
+        n = len(self.ts)
+        start, width = i, _FIRST_WINDOW
+        while start < n:
+            stop = min(n, start + width)
+            hit = self._first_due(start, stop, xs, below, above, at_ms)
+            if hit is not None:
+                return hit
+            start, width = stop, min(width * 2, _LAST_WINDOW)
+        return n
+
+    def _first_due(
+        self, a: int, b: int, xs: np.ndarray[Any, Any], below: float | None,
+        above: float | None, at_ms: int | None,
+    ) -> int | None:  # fmt: skip
+        """The first bar in ``[a, b)`` whose range (with the gap from the previous close and a
+        margin of the spread) reaches a level, or in which ``at_ms`` falls."""
+        m = self.margin
+        low, high = self.low[a:b].copy(), self.high[a:b].copy()
+        if a > 0:
+            before = self.close[a - 1 : b - 1]
+            np.minimum(low, before, out=low)
+            np.maximum(high, before, out=high)
+        low -= m
+        high += m
+        due = np.zeros(b - a, dtype=bool)
+        if xs.size:
+            k = np.searchsorted(xs, low)
+            due |= (k < xs.size) & (xs[np.minimum(k, xs.size - 1)] <= high)
+        if below is not None:
+            due |= low <= below
+        if above is not None:
+            due |= high >= above
+        if at_ms is not None:
+            due |= self.ts[a:b] + self.bar_ms >= at_ms
+        if not due.any():
+            return None
+        return a + int(np.argmax(due))
+
+    # ---- what the account is worth ------------------------------------------------------
+
+    def _equity_model(self) -> tuple[float, float]:
+        """Equity as ``const + exposure * price`` for the holdings now (they do not change
+        until the next event)."""
+        base = self.instrument.base
+        const, exposure = 0.0, 0.0
+        for asset, balance in self.venue.ledger.balances(self.account).items():
+            if asset == base:
+                exposure += float(balance.total)
+            elif asset == self.instrument.quote:
+                const += float(balance.total)
+        for p in self.venue.ledger.positions(self.account):
+            size = float(p.amount * self.instrument.contract_size)
+            sign = 1.0 if p.side is Side.BUY else -1.0
+            exposure += sign * size
+            const -= sign * size * float(p.entry_price)
+        return const, exposure
+
+    def _equity_at(self, price: Decimal) -> Decimal:
+        const, exposure = self._equity_model()
+        return Decimal(repr(const + exposure * float(price)))
+
+    # ---- results ---------------------------------------------------------------------------
+
+    def _result(self, start_value: Decimal) -> BacktestResult:
+        spec = self.spec
+        ended = len(self.ts)
+        bars = ended - spec.start
+        curve = EquityCurve(self.ts[spec.start : spec.start + bars], self.equity[:bars])
+        trips = (
+            _spot_round_trips(self.fills, self.instrument)
+            if not self.instrument.is_derivative
+            else _position_round_trips(self.venue, self.account, self.fills)
+        )
+        fees = sum((_quote_fee(f, self.instrument) for f in self.fills), Decimal(0))
+        orders = sorted(self.orders.values(), key=lambda o: (o.created_ms, o.id))
+        records = [
+            OrderRecord(o.status, o.created_ms, self.closed_ms.get(o.id), o.filled) for o in orders
+        ]
+        first = Decimal(repr(float(spec.candles.open[spec.start])))
+        last = Decimal(repr(float(self.close[ended - 1])))
+        metrics = compute_metrics(
+            curve=curve, start_balance=start_value if start_value > 0 else Decimal(1),
+            positions=[t.closed() for t in trips], orders=records, first_price=first,
+            last_price=last, profit_currency=self.instrument.quote, fees=fees,
+        )  # fmt: skip
+        runner = self.engine.runner(BOT_ID)
+        return BacktestResult(
+            spec=spec, instrument=self.instrument, metrics=metrics, curve=curve, orders=orders,
+            fills=list(self.fills), round_trips=trips, logs=list(self.logs),
+            balances={a: b.total for a, b in self.venue.ledger.balances(self.account).items()},
+            bot_status=runner.status.value if runner is not None else "stopped", bars=bars,
+            event_bars=self.event_bars, start_balance=start_value,
+        )  # fmt: skip
+
+
+def _quote_fee(fill: Fill, instrument: Instrument) -> Decimal:
+    return fill.fee if fill.fee_asset != instrument.base else fill.fee * fill.price
+
+
+def _spot_round_trips(fills: Sequence[Fill], instrument: Instrument) -> list[RoundTrip]:
+    """Each sell closes what it sells of the earliest buys still held (first in, first out);
+    a sell of more than was bought here (the starting balance) is matched as far as it goes."""
+    held: list[list[Any]] = []  # [amount left, price, ts, fee per unit]
+    trips: list[RoundTrip] = []
+    for fill in fills:
+        fee = _quote_fee(fill, instrument)
+        if fill.side is Side.BUY:
+            held.append([fill.amount, fill.price, fill.ts_ms, fee / fill.amount])
+            continue
+        left, cost, entry_fees, amount, entry_ms = (
+            fill.amount,
+            Decimal(0),
+            Decimal(0),
+            Decimal(0),
+            None,
+        )
+        while left > 0 and held:
+            lot = held[0]
+            take = min(left, lot[0])
+            cost += take * lot[1]
+            entry_fees += take * lot[3]
+            amount += take
+            entry_ms = lot[2] if entry_ms is None else entry_ms
+            lot[0] -= take
+            left -= take
+            if lot[0] <= 0:
+                held.pop(0)
+        if amount <= 0 or entry_ms is None:
+            continue
+        exit_fee = fee * amount / fill.amount
+        proceeds = amount * fill.price
+        total_fees = entry_fees + exit_fee
+        trips.append(RoundTrip(
+            side=Side.BUY, amount=amount, entry_ms=entry_ms, entry_price=cost / amount,
+            exit_ms=fill.ts_ms, exit_price=fill.price, profit=proceeds - cost - total_fees,
+            fees=total_fees, margin=cost,
+        ))  # fmt: skip
+    return trips
+
+
+def _position_round_trips(
+    venue: PaperVenue, account: AccountId, fills: Sequence[Fill]
+) -> list[RoundTrip]:
+    """The account's closed derivative positions (their fees from the fills of each)."""
+    fees: dict[str, Decimal] = {}
+    for fill in fills:
+        if fill.position_id is not None:
+            fees[fill.position_id] = fees.get(fill.position_id, Decimal(0)) + fill.fee
+    trips = []
+    for p in venue.ledger.positions(account, open_only=False):
+        if p.closed_ms is None or p.close_price is None:
+            continue
+        paid = fees.get(p.id, Decimal(0))
+        trips.append(RoundTrip(
+            side=p.side, amount=p.amount, entry_ms=p.opened_ms, entry_price=p.entry_price,
+            exit_ms=p.closed_ms, exit_price=p.close_price, profit=p.realized_pnl - paid,
+            fees=paid, margin=p.margin,
+        ))  # fmt: skip
+    return trips
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def bars_of(candles: Candles, start_ms: int, end_ms: int) -> tuple[int, int]:
+    """The index range of the bars opening in ``[start_ms, end_ms]``."""
+    a = int(np.searchsorted(candles.ts, start_ms, "left"))
+    b = int(np.searchsorted(candles.ts, end_ms, "right"))
+    return a, b
+
+
+__all__ = [
+    "BacktestResult",
+    "BacktestSpec",
+    "Cancelled",
+    "LogLine",
+    "RoundTrip",
+    "TimedSignal",
+    "bars_of",
+    "run_backtest",
+]
