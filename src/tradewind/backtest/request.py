@@ -1,0 +1,120 @@
+"""A backtest as asked for (bot, settings, instrument, timeframe, period, money) and its
+checks, made before anything runs: the CLI, the jobs and every API go through ``prepare``,
+so a bad request gets the same clear error everywhere, naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from tradewind.backtest.runner import BacktestSpec, TimedSignal
+from tradewind.domain.errors import ValidationFailed
+from tradewind.engine.bots import HISTORY_BARS
+from tradewind.marketdata import Timeframe
+from tradewind.marketdata.store import CandleStore, SeriesNotFound
+from tradewind.strategies.registry import get_script
+from tradewind.strategies.schema import InvalidSettings
+from tradewind.venues.paper.catalog import paper_instruments
+
+VENUE = "paper"
+DEFAULT_MAX_SPAN_DAYS = 3660
+"""At most ten years in one run, by default (``TRADEWIND_BACKTEST_MAX_SPAN_DAYS``)."""
+DEFAULT_BALANCE = Decimal(10_000)
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestRequest:
+    """``start_ms``/``end_ms``: the first and last bar's open time (UTC epoch ms). Without
+    ``balances`` the account starts with 10,000 of the instrument's quote currency."""
+
+    script: str
+    settings: Mapping[str, Any]
+    symbol: str
+    timeframe: str
+    start_ms: int
+    end_ms: int
+    balances: Mapping[str, Decimal] | None = None
+    maker_fee: Decimal | None = None
+    taker_fee: Decimal | None = None
+    signals: Sequence[TimedSignal] = field(default_factory=tuple)
+
+
+def _bad(name: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, details=[{"field": name, "message": message}])
+
+
+def _day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def prepare(
+    request: BacktestRequest, store: CandleStore, *, max_span_days: int = DEFAULT_MAX_SPAN_DAYS
+) -> BacktestSpec:
+    """Check the request and load its candles (with the history a strategy on bars needs
+    before the first bar); ``ValidationFailed`` naming the field, nothing loaded, otherwise."""
+    try:
+        script = get_script(request.script)
+    except Exception as e:
+        raise _bad("script", str(e)) from None
+    try:
+        parsed = script.parse(dict(request.settings))
+    except InvalidSettings as e:
+        raise ValidationFailed(
+            f"invalid settings: {e.message}",
+            details=[
+                {"field": f"settings.{d['field']}", "message": d["message"]} for d in e.details
+            ],
+        ) from None
+    symbol = getattr(parsed, "symbol", None) or request.symbol
+    if request.symbol and symbol != request.symbol:
+        raise _bad("symbol", f"the settings trade {symbol}, not {request.symbol}")
+    instrument = paper_instruments().get(symbol)
+    if instrument is None:
+        raise _bad("symbol", f"unknown symbol {symbol}")
+    try:
+        timeframe = Timeframe(request.timeframe)
+    except ValueError:
+        known = ", ".join(str(t) for t in Timeframe)
+        raise _bad(
+            "timeframe", f"unknown timeframe {request.timeframe!r}; known: {known}"
+        ) from None
+    if request.end_ms <= request.start_ms:
+        raise _bad("end", "the end must be after the start")
+    if request.end_ms - request.start_ms > max_span_days * 86_400_000:
+        raise _bad("end", f"a backtest spans at most {max_span_days} days")
+    for name, fee in (("makerFee", request.maker_fee), ("takerFee", request.taker_fee)):
+        if fee is not None and not Decimal(0) <= fee < Decimal("0.1"):
+            raise _bad(name, "a fee is a fraction from 0 to 0.1 (0.001 is 0.1 %)")
+    balances = dict(request.balances or {instrument.quote: DEFAULT_BALANCE})
+    if not balances or any(v < 0 for v in balances.values()):
+        raise _bad("balances", "starting balances must not be negative")
+    if sum(balances.values(), Decimal(0)) <= 0:
+        raise _bad("balances", "the account needs a starting balance")
+    strategy = script.build(parsed)
+    history = HISTORY_BARS if strategy.timeframe is not None else 0
+    first = request.start_ms - history * timeframe.ms
+    try:
+        candles = store.read(VENUE, symbol, timeframe, first, request.end_ms + 1)
+        stored = store.read(VENUE, symbol, timeframe)
+    except SeriesNotFound as e:
+        raise _bad("timeframe", e.message) from None
+    if len(stored) == 0:
+        raise _bad("symbol", f"no candles stored for {symbol}")
+    lo, hi = int(stored.ts[0]), int(stored.ts[-1])
+    if request.start_ms < lo or request.end_ms > hi + timeframe.ms:
+        raise _bad(
+            "start" if request.start_ms < lo else "end",
+            f"candles for {symbol} {timeframe} cover {_day(lo)} to {_day(hi)} UTC",
+        )
+    start = int((candles.ts < request.start_ms).sum())
+    if start >= len(candles):
+        raise _bad("start", "no bar opens in the period")
+    return BacktestSpec(
+        script=script.id, settings=dict(request.settings), symbol=symbol, timeframe=timeframe,
+        candles=candles, balances=balances, start=start, maker_fee=request.maker_fee,
+        taker_fee=request.taker_fee, signals=tuple(request.signals),
+    )  # fmt: skip
