@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         "places (one commit, nothing pending). Off: operations are written as pending, run, then "
         "cleared, as on a venue that cannot share the transaction (the crash tests use it).",
     )
+    backtest_workers: int = Field(
+        default=2, ge=1, le=64,
+        description="Backtests run at once, each in its own process (more wait, queued).",
+    )  # fmt: skip
+    backtest_max_span_days: int = Field(
+        default=3660, ge=1, description="The longest period one backtest may cover."
+    )
     ws_queue_size: int = Field(
         default=1000, ge=10, description="Messages a WebSocket client may fall behind by."
     )

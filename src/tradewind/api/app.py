@@ -27,6 +27,8 @@ from tradewind.api.middleware import RequestContext
 from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
 from tradewind.api.runtime import Runtime
 from tradewind.api.v1 import accounts, api_keys, bots, channels, markets, scripts, signals, users
+from tradewind.api.v1 import backtests as backtests_api
+from tradewind.backtest.jobs import BacktestJobs
 from tradewind.diagnostics import install_stack_dumps
 from tradewind.domain.clock import Clock, SystemClock
 from tradewind.engine.bots import BotEngine
@@ -118,6 +120,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             if settings.paper_tick_seconds > 0
             else None
         )
+        backtests = BacktestJobs(
+            store=store, sessions=sessions, clock=clock, data_dir=settings.data_dir,
+            workers=settings.backtest_workers, max_span_days=settings.backtest_max_span_days,
+        )  # fmt: skip
+        interrupted = await backtests.recover()
         app.state.runtime = Runtime(
             settings=settings,
             clock=clock,
@@ -135,16 +142,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             key_usage=UsageRecorder(),
             store=store,
             bots=bots,
+            backtests=backtests,
         )
         log.info(
             "tradewind started", store=engine.dialect.name, data_dir=str(settings.data_dir),
-            bots_resumed=resumed,
+            bots_resumed=resumed, backtests_interrupted=interrupted,
         )  # fmt: skip
         tune_garbage_collector()
         install_stack_dumps()
         try:
             yield
         finally:
+            await backtests.close()
             for task in (ticker, bot_loop):
                 if task is not None:
                     task.cancel()
@@ -171,7 +180,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         trust_forwarded_for=settings.trust_forwarded_for,
     )
     app.include_router(health.router)
-    for module in (users, api_keys, accounts, markets, scripts, bots, signals):
+    for module in (users, api_keys, accounts, markets, scripts, bots, signals, backtests_api):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(tradyn_routes.router)
     app.include_router(trynquant_routes.router)

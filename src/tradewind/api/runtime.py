@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
+from tradewind.backtest.jobs import BacktestJobs
 from tradewind.domain.clock import Clock
 from tradewind.engine.bots import BotEngine
 from tradewind.engine.bus import EventBus
@@ -34,3 +35,4 @@ class Runtime:
     key_usage: UsageRecorder
     store: StoreRunner
     bots: BotEngine
+    backtests: BacktestJobs

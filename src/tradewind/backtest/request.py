@@ -51,11 +51,24 @@ def _day(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def prepare(
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A request that passed ``check``: what ``load`` needs to build the run."""
+
+    request: BacktestRequest
+    script: str
+    symbol: str
+    timeframe: Timeframe
+    balances: dict[str, Decimal]
+    history: int
+    """Bars before the first one a strategy on bars is shown at its start."""
+
+
+def check(
     request: BacktestRequest, store: CandleStore, *, max_span_days: int = DEFAULT_MAX_SPAN_DAYS
-) -> BacktestSpec:
-    """Check the request and load its candles (with the history a strategy on bars needs
-    before the first bar); ``ValidationFailed`` naming the field, nothing loaded, otherwise."""
+) -> Checked:
+    """Every rule a request must meet, without loading its candles (a job is refused at once,
+    not after it queued): ``ValidationFailed`` naming the field."""
     try:
         script = get_script(request.script)
     except Exception as e:
@@ -90,31 +103,53 @@ def prepare(
         if fee is not None and not Decimal(0) <= fee < Decimal("0.1"):
             raise _bad(name, "a fee is a fraction from 0 to 0.1 (0.001 is 0.1 %)")
     balances = dict(request.balances or {instrument.quote: DEFAULT_BALANCE})
-    if not balances or any(v < 0 for v in balances.values()):
+    if any(v < 0 for v in balances.values()):
         raise _bad("balances", "starting balances must not be negative")
     if sum(balances.values(), Decimal(0)) <= 0:
         raise _bad("balances", "the account needs a starting balance")
-    strategy = script.build(parsed)
-    history = HISTORY_BARS if strategy.timeframe is not None else 0
-    first = request.start_ms - history * timeframe.ms
-    try:
-        candles = store.read(VENUE, symbol, timeframe, first, request.end_ms + 1)
-        stored = store.read(VENUE, symbol, timeframe)
-    except SeriesNotFound as e:
-        raise _bad("timeframe", e.message) from None
-    if len(stored) == 0:
-        raise _bad("symbol", f"no candles stored for {symbol}")
-    lo, hi = int(stored.ts[0]), int(stored.ts[-1])
+    lo, hi = _stored_range(store, symbol, timeframe)
     if request.start_ms < lo or request.end_ms > hi + timeframe.ms:
         raise _bad(
             "start" if request.start_ms < lo else "end",
             f"candles for {symbol} {timeframe} cover {_day(lo)} to {_day(hi)} UTC",
         )
+    history = HISTORY_BARS if script.build(parsed).timeframe is not None else 0
+    return Checked(request, script.id, symbol, timeframe, balances, history)
+
+
+def _stored_range(store: CandleStore, symbol: str, timeframe: Timeframe) -> tuple[int, int]:
+    """The first and last bar stored for the timeframe, or for one it is resampled from."""
+    stored = store.timeframes(VENUE, symbol)
+    sources = [tf for tf in stored if tf == timeframe] or [
+        tf for tf in stored if tf.ms < timeframe.ms and timeframe.ms % tf.ms == 0
+    ]
+    infos = [i for tf in sources if (i := store.info(VENUE, symbol, tf)) is not None]
+    if not infos:
+        where = ", ".join(str(t) for t in stored) or "none"
+        raise _bad("timeframe", f"no {timeframe} candles for {symbol} (stored: {where})")
+    return min(i.first_ts for i in infos), max(i.last_ts for i in infos)
+
+
+def load(checked: Checked, store: CandleStore) -> BacktestSpec:
+    """The run for a checked request: its candles, with the history before the first bar."""
+    request, timeframe = checked.request, checked.timeframe
+    first = request.start_ms - checked.history * timeframe.ms
+    try:
+        candles = store.read(VENUE, checked.symbol, timeframe, first, request.end_ms + 1)
+    except SeriesNotFound as e:
+        raise _bad("timeframe", e.message) from None
     start = int((candles.ts < request.start_ms).sum())
     if start >= len(candles):
         raise _bad("start", "no bar opens in the period")
     return BacktestSpec(
-        script=script.id, settings=dict(request.settings), symbol=symbol, timeframe=timeframe,
-        candles=candles, balances=balances, start=start, maker_fee=request.maker_fee,
-        taker_fee=request.taker_fee, signals=tuple(request.signals),
+        script=checked.script, settings=dict(request.settings), symbol=checked.symbol,
+        timeframe=timeframe, candles=candles, balances=checked.balances, start=start,
+        maker_fee=request.maker_fee, taker_fee=request.taker_fee, signals=tuple(request.signals),
     )  # fmt: skip
+
+
+def prepare(
+    request: BacktestRequest, store: CandleStore, *, max_span_days: int = DEFAULT_MAX_SPAN_DAYS
+) -> BacktestSpec:
+    """``check`` then ``load``."""
+    return load(check(request, store, max_span_days=max_span_days), store)

@@ -439,3 +439,34 @@ class ChannelDeliveryRow(Base):
     __table_args__ = (
         Index("ix_channel_deliveries_partner_id_dedup_key", "partner_id", "dedup_key"),
     )
+
+
+class BacktestRow(Base):
+    """A backtest job: what was asked, where it is, and once done its results (kept, so they
+    survive restarts; a job a restart cut off is failed with that reason)."""
+
+    __tablename__ = "backtests"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    script: Mapped[str] = mapped_column(String(40))
+    symbol: Mapped[str] = mapped_column(String(40))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(24))
+    """queued, loading_script, loading_data, executing, completed, failed, cancelled"""
+    progress: Mapped[int] = mapped_column(BigInteger)
+    """0 to 100"""
+    message: Mapped[str] = mapped_column(Text)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """HaasOnline's summary, performance, orders and positions objects, and the run's counts."""
+    positions: Mapped[list[Any] | None] = mapped_column(JSON)
+    logs: Mapped[list[Any] | None] = mapped_column(JSON)
+    equity: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_backtests_user_id_id", "user_id", "id"),)
