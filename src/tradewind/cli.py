@@ -13,6 +13,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tradewind.backtest.cli import backtest_command
 from tradewind.console import console
 from tradewind.domain.accounts import Role, Scope
 from tradewind.domain.clock import SystemClock
@@ -28,6 +29,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(data_app, name="data")
+app.command("backtest")(backtest_command)
 
 
 T = TypeVar("T")

@@ -191,6 +191,17 @@ async def test_progress_is_reported_and_a_cancel_stops_the_run(btc_1h: Candles) 
         await run_backtest(spec(btc_1h, "spot_grid", GRID, RANGING), cancelled=cancelled)
 
 
+async def test_a_bot_that_fails_ends_the_run_with_its_status(btc_1h: Candles) -> None:
+    """Nothing to buy with: the grid's market buy is refused and the bot fails, as live."""
+    poor = BacktestSpec(
+        script="spot_grid", settings=GRID, symbol=SPOT, timeframe=Timeframe.H1,
+        candles=btc_1h[11420:11590], balances={"USDT": D(5)},
+    )  # fmt: skip
+    result = await run_backtest(poor)
+    assert result.bot_status == "error"
+    assert result.fills == [] and result.logs[-1].message.startswith("Bot failed: ")
+
+
 @pytest.mark.parametrize(
     ("script", "settings", "start", "message"),
     [

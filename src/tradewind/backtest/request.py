@@ -88,6 +88,15 @@ def check(
     instrument = paper_instruments().get(symbol)
     if instrument is None:
         raise _bad("symbol", f"unknown symbol {symbol}")
+    try:  # the instrument's rules too (market kind, minimum order, leverage), as for a bot
+        script.parse(dict(request.settings), instrument)
+    except InvalidSettings as e:
+        raise ValidationFailed(
+            f"invalid settings: {e.message}",
+            details=[
+                {"field": f"settings.{d['field']}", "message": d["message"]} for d in e.details
+            ],
+        ) from None
     try:
         timeframe = Timeframe(request.timeframe)
     except ValueError:

@@ -55,7 +55,7 @@ from tradewind.marketdata import Candles, ReplayFeed, Timeframe
 from tradewind.store.db import NullStore
 from tradewind.strategies.base import Signal
 from tradewind.strategies.registry import get_script
-from tradewind.venues.paper.catalog import paper_instruments
+from tradewind.venues.paper.catalog import DEFAULT_LEVERAGE, paper_instruments
 from tradewind.venues.paper.venue import PaperVenue
 
 T = TypeVar("T")
@@ -92,7 +92,8 @@ class BacktestSpec:
     start: int = 0
     maker_fee: Decimal | None = None
     taker_fee: Decimal | None = None
-    leverage: Decimal = Decimal(1)
+    leverage: Decimal = DEFAULT_LEVERAGE
+    """The account's leverage for symbols the bot sets none for (a default paper account's)."""
     signals: Sequence[TimedSignal] = ()
     stop_at_end: bool = False
     """Stop the bot at the last bar (its open orders cancelled, as a stop does live)."""
@@ -435,12 +436,12 @@ class _Run:
             positions=[t.closed() for t in trips], orders=records, first_price=first,
             last_price=last, profit_currency=self.instrument.quote, fees=fees,
         )  # fmt: skip
-        runner = self.engine.runner(BOT_ID)
+        status, _ = self.engine.statuses.get(BOT_ID, ("active", None))
         return BacktestResult(
             spec=spec, instrument=self.instrument, metrics=metrics, curve=curve, orders=orders,
             fills=list(self.fills), round_trips=trips, logs=list(self.logs),
             balances={a: b.total for a, b in self.venue.ledger.balances(self.account).items()},
-            bot_status=runner.status.value if runner is not None else "stopped", bars=bars,
+            bot_status=status, bars=bars,
             event_bars=self.event_bars, start_balance=start_value,
         )  # fmt: skip
 

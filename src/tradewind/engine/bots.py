@@ -357,6 +357,9 @@ class BotEngine:
         self._cycle = asyncio.Lock()
         self._work = asyncio.Event()
         self._bar_starts: dict[tuple[str, str], int] = {}
+        self.statuses: dict[str, tuple[str, str | None]] = {}
+        """Each bot's status and reason as last written (after a failure the bot is gone from
+        the engine; a backtest reads how it ended here)."""
         self.cycles = 0
         venue.listeners.append(self._on_events)
         venue.price_listeners.append(self._on_prices)
@@ -1065,6 +1068,8 @@ class BotEngine:
         pending, status, new log lines, and the signal deliveries they handled: with their
         outcome when the operations of this cycle have run (``outcomes``), else as handled."""
         touched = [r for r in runners if r.dirty]
+        for r in touched:
+            self.statuses[r.id] = (r.status.value, r.reason)
         if self._log_sink is not None:
             self._log_sink([line for r in touched for line in r.logs])
         if not self._writer.persists:  # a backtest: nothing to build rows for

@@ -141,6 +141,21 @@ async def test_a_backtest_job_goes_through_its_states_to_the_results_of_a_direct
         ({"settings": {**GRID, "symbol": "DOGE/EUR"}}, "symbol"),
         ({"start": "yesterday"}, "start"),
         ({"taker_fee": "0.5"}, "takerFee"),
+        (  # a futures grid on a spot market
+            {
+                "type": "futures_grid",
+                "settings": {
+                    "symbol": "BTC/USDT",
+                    "lowerLimit": 5800,
+                    "upperLimit": 6400,
+                    "gridCount": 6,
+                    "investmentAmount": 300,
+                    "leverage": 5,
+                    "direction": "long",
+                },
+            },
+            "settings.symbol",
+        ),
     ],
 )
 async def test_a_bad_request_is_refused_at_once_naming_the_field(
