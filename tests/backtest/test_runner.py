@@ -57,6 +57,12 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[int, int], int]] = {
         "cooldown": 3600,
     }, (11590, 12100), 0),
     "rsi": ("rsi_bot", {"symbol": SPOT, "orderSize": 500}, (12100, 12500), 100),
+    "smart trade": ("smart_trade", {
+        "symbol": SPOT, "amount": 1000,
+        "entries": [{"price": 6300, "share": 60}, {"price": 6220, "share": 40}],
+        "takeProfits": [{"price": 6400, "share": 30}, {"price": 6500, "share": 30},
+                        {"price": 6530, "share": 40}],
+    }, (11630, 11900), 0),
 }  # fmt: skip
 
 
@@ -82,7 +88,7 @@ def fills_of(result: BacktestResult) -> list[tuple[Side, D, D]]:
     return [(f.side, f.amount, f.price) for f in result.fills]
 
 
-@pytest.mark.parametrize("case", ["spot grid", "futures grid", "rsi"])
+@pytest.mark.parametrize("case", ["spot grid", "futures grid", "rsi", "smart trade"])
 async def test_each_bot_type_trades_as_the_strategy_tests_driver_does(
     btc_1h: Candles, case: str
 ) -> None:
@@ -118,6 +124,10 @@ async def test_a_spot_grid_in_a_ranging_week_matches_the_hand_count(btc_1h: Cand
         [(Side.BUY, a, p) for a, p in count.buys] + [(Side.SELL, a, p) for a, p in count.sells]
     )
     assert count.trips >= 5
+    # a level's sell closes that level's buy (they share a placement: the re-arm chain)
+    level_trips = [t for t in result.round_trips if t.exit_price - t.entry_price == D(20)]
+    assert len(level_trips) == count.trips
+    assert sum((t.profit for t in level_trips), D(0)) == count.profit  # maker fees both ways
 
 
 @pytest.mark.parametrize("case", ["spot grid", "futures grid", "spot dca"])

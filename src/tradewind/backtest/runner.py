@@ -54,6 +54,7 @@ from tradewind.engine.bus import EventBus
 from tradewind.marketdata import Candles, ReplayFeed, Timeframe
 from tradewind.store.db import NullStore
 from tradewind.strategies.base import Signal
+from tradewind.strategies.commands import parse_client_order_id
 from tradewind.strategies.registry import get_script
 from tradewind.venues.paper.catalog import DEFAULT_LEVERAGE, paper_instruments
 from tradewind.venues.paper.venue import PaperVenue
@@ -414,13 +415,21 @@ class _Run:
 
     # ---- results ---------------------------------------------------------------------------
 
+    def _placements(self) -> dict[str, int | None]:
+        """Order id -> the bot's placement it came from (its re-arms and legs share it)."""
+        found: dict[str, int | None] = {}
+        for order in self.orders.values():
+            key = parse_client_order_id(order.client_order_id)
+            found[order.id] = None if key is None else key.seq
+        return found
+
     def _result(self, start_value: Decimal) -> BacktestResult:
         spec = self.spec
         ended = len(self.ts)
         bars = ended - spec.start
         curve = EquityCurve(self.ts[spec.start : spec.start + bars], self.equity[:bars])
         trips = (
-            _spot_round_trips(self.fills, self.instrument)
+            _spot_round_trips(self.fills, self.instrument, self._placements())
             if not self.instrument.is_derivative
             else _position_round_trips(self.venue, self.account, self.fills)
         )
@@ -450,15 +459,20 @@ def _quote_fee(fill: Fill, instrument: Instrument) -> Decimal:
     return fill.fee if fill.fee_asset != instrument.base else fill.fee * fill.price
 
 
-def _spot_round_trips(fills: Sequence[Fill], instrument: Instrument) -> list[RoundTrip]:
-    """Each sell closes what it sells of the earliest buys still held (first in, first out);
-    a sell of more than was bought here (the starting balance) is matched as far as it goes."""
-    held: list[list[Any]] = []  # [amount left, price, ts, fee per unit]
+def _spot_round_trips(
+    fills: Sequence[Fill], instrument: Instrument, seq_of: Mapping[str, int | None]
+) -> list[RoundTrip]:
+    """Each sell closes what it sells of the buys still held: first those of its own placement
+    (a grid level's buy and the sell its re-arm made share one), then the earliest others
+    (first in, first out). A sell of more than was bought here (a starting balance) is matched
+    as far as it goes."""
+    held: list[list[Any]] = []  # [amount left, price, ts, fee per unit, placement]
     trips: list[RoundTrip] = []
     for fill in fills:
         fee = _quote_fee(fill, instrument)
+        seq = seq_of.get(fill.order_id)
         if fill.side is Side.BUY:
-            held.append([fill.amount, fill.price, fill.ts_ms, fee / fill.amount])
+            held.append([fill.amount, fill.price, fill.ts_ms, fee / fill.amount, seq])
             continue
         left, cost, entry_fees, amount, entry_ms = (
             fill.amount,
@@ -467,17 +481,18 @@ def _spot_round_trips(fills: Sequence[Fill], instrument: Instrument) -> list[Rou
             Decimal(0),
             None,
         )
-        while left > 0 and held:
-            lot = held[0]
+        own = [lot for lot in held if seq is not None and lot[4] == seq]
+        for lot in own + [lot for lot in held if lot not in own]:
+            if left <= 0:
+                break
             take = min(left, lot[0])
             cost += take * lot[1]
             entry_fees += take * lot[3]
             amount += take
-            entry_ms = lot[2] if entry_ms is None else entry_ms
+            entry_ms = lot[2] if entry_ms is None else min(entry_ms, lot[2])
             lot[0] -= take
             left -= take
-            if lot[0] <= 0:
-                held.pop(0)
+        held = [lot for lot in held if lot[0] > 0]
         if amount <= 0 or entry_ms is None:
             continue
         exit_fee = fee * amount / fill.amount
