@@ -1,3 +1,4 @@
 from tradewind.cli import app
 
-app()
+if __name__ == "__main__":  # (a spawned backtest process imports this module too)
+    app()
