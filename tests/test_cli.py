@@ -27,7 +27,7 @@ class TestAdminCommands:
     def test_db_upgrade(self, database_url: str, tmp_path: Path) -> None:
         r = runner.invoke(app, ["db", "upgrade"], env=_env(database_url, tmp_path))
         assert r.exit_code == 0, r.output
-        assert "0008" in r.output
+        assert "0009" in r.output
 
     def test_users_and_keys_create(self, database_url: str, tmp_path: Path) -> None:
         env = _env(database_url, tmp_path)

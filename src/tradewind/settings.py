@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         default=2, ge=1, le=64,
         description="Backtests run at once, each in its own process (more wait, queued).",
     )  # fmt: skip
+    sweep_workers: int | None = Field(
+        default=None, ge=1, le=256,
+        description="Processes one parameter sweep runs its combinations on (default: one per core).",
+    )  # fmt: skip
+    sweep_max_combinations: int = Field(
+        default=10_000, ge=1, description="The most combinations one parameter sweep may have."
+    )
     backtest_max_span_days: int = Field(
         default=3660, ge=1, description="The longest period one backtest may cover."
     )

@@ -14,6 +14,7 @@ from tradewind import __version__
 from tradewind.api import health, ws
 from tradewind.api.dialects.anny import envelope as anny_envelope
 from tradewind.api.dialects.anny import routes as anny_routes
+from tradewind.api.dialects.haas import backtests as haas_backtests
 from tradewind.api.dialects.haas import bots as haas_bots
 from tradewind.api.dialects.haas import envelope as haas_envelope
 from tradewind.api.dialects.haas import routes as haas_routes
@@ -28,6 +29,7 @@ from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
 from tradewind.api.runtime import Runtime
 from tradewind.api.v1 import accounts, api_keys, bots, channels, markets, scripts, signals, users
 from tradewind.api.v1 import backtests as backtests_api
+from tradewind.api.v1 import sweeps as sweeps_api
 from tradewind.backtest.jobs import BacktestJobs
 from tradewind.diagnostics import install_stack_dumps
 from tradewind.domain.clock import Clock, SystemClock
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         backtests = BacktestJobs(
             store=store, sessions=sessions, clock=clock, data_dir=settings.data_dir,
             workers=settings.backtest_workers, max_span_days=settings.backtest_max_span_days,
+            sweep_workers=settings.sweep_workers, max_combinations=settings.sweep_max_combinations,
         )  # fmt: skip
         interrupted = await backtests.recover()
         app.state.runtime = Runtime(
@@ -180,13 +183,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         trust_forwarded_for=settings.trust_forwarded_for,
     )
     app.include_router(health.router)
-    for module in (users, api_keys, accounts, markets, scripts, bots, signals, backtests_api):
+    for module in (
+        users, api_keys, accounts, markets, scripts, bots, signals, backtests_api, sweeps_api,
+    ):  # fmt: skip
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(tradyn_routes.router)
     app.include_router(trynquant_routes.router)
     app.include_router(haas_routes.router)
     app.include_router(haas_scripts.router)
     app.include_router(haas_bots.router)
+    app.include_router(haas_backtests.router)
     app.include_router(channels.router, prefix="/api/v1")
     app.include_router(channels.trades_router, prefix="/api/v1")
     app.include_router(anny_routes.router)
