@@ -46,6 +46,7 @@ from tradewind.domain.orders import (
     Fill,
     Order,
     OrderType,
+    Position,
     PositionMode,
     Side,
 )
@@ -431,7 +432,9 @@ class _Run:
         trips = (
             _spot_round_trips(self.fills, self.instrument, self._placements())
             if not self.instrument.is_derivative
-            else _position_round_trips(self.venue, self.account, self.fills)
+            else _position_round_trips(
+                self.venue, self.account, self.fills, self.instrument.contract_size
+            )
         )
         fees = sum((_quote_fee(f, self.instrument) for f in self.fills), Decimal(0))
         orders = sorted(self.orders.values(), key=lambda o: (o.created_ms, o.id))
@@ -506,8 +509,13 @@ def _spot_round_trips(
     return trips
 
 
+def _opening_margin(p: Position, contract_size: Decimal) -> Decimal:
+    """What the position tied up while open (a closed position's margin is released to 0)."""
+    return p.amount * contract_size * p.entry_price / (p.leverage or Decimal(1))
+
+
 def _position_round_trips(
-    venue: PaperVenue, account: AccountId, fills: Sequence[Fill]
+    venue: PaperVenue, account: AccountId, fills: Sequence[Fill], contract_size: Decimal
 ) -> list[RoundTrip]:
     """The account's closed derivative positions (their fees from the fills of each)."""
     fees: dict[str, Decimal] = {}
@@ -522,7 +530,7 @@ def _position_round_trips(
         trips.append(RoundTrip(
             side=p.side, amount=p.amount, entry_ms=p.opened_ms, entry_price=p.entry_price,
             exit_ms=p.closed_ms, exit_price=p.close_price, profit=p.realized_pnl - paid,
-            fees=paid, margin=p.margin,
+            fees=paid, margin=_opening_margin(p, contract_size),
         ))  # fmt: skip
     return trips
 

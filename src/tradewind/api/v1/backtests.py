@@ -125,7 +125,7 @@ class EquityCurveOut(BaseModel):
     downsampled: bool = Field(description=f"At most {jobs.EQUITY_POINTS} points are kept.")
 
 
-def _request(body: BacktestCreate) -> BacktestRequest:
+def backtest_request(body: BacktestCreate) -> BacktestRequest:
     start = parse_timestamp(body.start, "start")
     end = parse_timestamp(body.end, "end")
     assert start is not None and end is not None  # (fields are required)
@@ -148,7 +148,7 @@ def _request(body: BacktestCreate) -> BacktestRequest:
 async def create_backtest(
     body: BacktestCreate, principal: TradeScope, runtime: RuntimeDep
 ) -> BacktestRead:
-    row = await runtime.backtests.create(principal.user_id, _request(body))
+    row = await runtime.backtests.create(principal.user_id, backtest_request(body))
     return BacktestRead.of(row)
 
 
@@ -205,7 +205,9 @@ async def backtest_results(
     )  # fmt: skip
 
 
-def _slice(items: list[Any], limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
+def page_by_position(
+    items: list[Any], limit: int, cursor: str | None
+) -> tuple[list[Any], str | None]:
     """Oldest first, by position: the cursor is the index to go on from."""
     start = 0
     if cursor:
@@ -234,7 +236,7 @@ async def backtest_logs(
     limit: LimitQuery = DEFAULT_PAGE, cursor: CursorQuery = None,
 ) -> PageOf[LogLine]:  # fmt: skip
     row = await _completed(runtime, session, principal.user_id, backtest_id)
-    page, following = _slice(row.logs or [], limit, cursor)
+    page, following = page_by_position(row.logs or [], limit, cursor)
     return PageOf[LogLine](
         data=[
             LogLine(line=x["line"], timestamp=jobs._dt(x["ts_ms"]), severity=x["severity"],
@@ -252,7 +254,7 @@ async def backtest_positions(
     limit: LimitQuery = DEFAULT_PAGE, cursor: CursorQuery = None,
 ) -> PageOf[PositionOut]:  # fmt: skip
     row = await _completed(runtime, session, principal.user_id, backtest_id)
-    page, following = _slice(row.positions or [], limit, cursor)
+    page, following = page_by_position(row.positions or [], limit, cursor)
     return PageOf[PositionOut](
         data=[
             PositionOut(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from tradewind.api.deps import ReadScope, RuntimeDep, SessionDep, TradeScope
-from tradewind.api.v1.backtests import BacktestCreate, _request, _slice
+from tradewind.api.v1.backtests import BacktestCreate, backtest_request, page_by_position
 from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, PageOf, errors
 from tradewind.backtest import sweeps
 from tradewind.backtest.sweeps import SweepRequest
@@ -109,7 +109,7 @@ class SweepResultRow(BaseModel):
              responses=errors(401, 403, 422),
              summary="Start a parameter sweep (every combination checked at once, run as a job)")  # fmt: skip
 async def create_sweep(body: SweepCreate, principal: TradeScope, runtime: RuntimeDep) -> SweepRead:
-    request = SweepRequest(_request(body), body.parameters, body.rank_by)
+    request = SweepRequest(backtest_request(body), body.parameters, body.rank_by)
     return SweepRead.of(await runtime.backtests.sweeps.create(principal.user_id, request))
 
 
@@ -143,7 +143,7 @@ async def sweep_results(
     limit: LimitQuery = DEFAULT_PAGE, cursor: CursorQuery = None,
 ) -> PageOf[SweepResultRow]:  # fmt: skip
     table = await runtime.backtests.sweeps.results(session, principal.user_id, sweep_id)
-    page, following = _slice(table, limit, cursor)
+    page, following = page_by_position(table, limit, cursor)
     return PageOf[SweepResultRow](data=[SweepResultRow.of(r) for r in page], next_cursor=following)
 
 
