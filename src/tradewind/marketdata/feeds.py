@@ -326,9 +326,13 @@ def _path_vertices(
 
 
 def _global_index(points: Int64s, span: int, market: float) -> int:
-    """How many points of the endless (looped) series lie at or before ``market``."""
+    """How many points of the endless (looped) series lie at or before ``market``. (The
+    points are whole milliseconds, so those at or before ``market`` are those at or before its
+    floor: searched with an integer, numpy does not convert the whole array to float first,
+    which cost 5 ms a call on a million-candle series.)"""
     loop = math.floor(market / span)
-    return loop * len(points) + int(np.searchsorted(points, market - loop * span, "right"))
+    key = np.int64(math.floor(market - loop * span))
+    return loop * len(points) + int(np.searchsorted(points, key, "right"))
 
 
 class ManualFeed:
