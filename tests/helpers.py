@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import time
+from typing import Any
 
 import httpx
 
@@ -54,3 +56,16 @@ async def new_key(
 
 def key_auth(key: dict[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {key['api_key']}:{key['api_secret']}"}
+
+
+def ended_within(process: Any, seconds: float) -> bool:
+    """Whether a job's process has ended within ``seconds`` from now (for a cancel: counted
+    from its answer; the process is signalled before the answer is sent). Its exit code is
+    what says so: ``is_alive`` can read True for a moment while another thread reaps it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        process.join(timeout=0.05)
+        if process.exitcode is not None:
+            return True
+        if time.monotonic() >= deadline:
+            return False

@@ -13,6 +13,17 @@ import structlog
 _configured = False
 
 
+class _Stderr:
+    """``sys.stderr`` as it is when a line is written, not when logging was configured (a
+    test runner or a CLI harness swaps it, and may close the one it swapped in)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     global _configured
     if _configured:
@@ -29,11 +40,11 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(
-        level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
+        level=level.upper(), stream=_Stderr(), format="%(levelname)s %(name)s %(message)s"
     )
 
 

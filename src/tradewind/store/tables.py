@@ -441,11 +441,8 @@ class ChannelDeliveryRow(Base):
     )
 
 
-class BacktestRow(Base):
-    """A backtest job: what was asked, where it is, and once done its results (kept, so they
-    survive restarts; a job a restart cut off is failed with that reason)."""
-
-    __tablename__ = "backtests"
+class JobColumns:
+    """What backtest and sweep jobs both keep: what was asked, and where the job is."""
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
@@ -460,38 +457,33 @@ class BacktestRow(Base):
     progress: Mapped[int] = mapped_column(BigInteger)
     """0 to 100"""
     message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BacktestRow(JobColumns, Base):
+    """A backtest job and, once done, its results (kept, so they survive restarts; a job a
+    restart cut off is failed with that reason)."""
+
+    __tablename__ = "backtests"
+
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """HaasOnline's summary, performance, orders and positions objects, and the run's counts."""
     positions: Mapped[list[Any] | None] = mapped_column(JSON)
     logs: Mapped[list[Any] | None] = mapped_column(JSON)
     equity: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_backtests_user_id_id", "user_id", "id"),)
 
 
-class SweepRow(Base):
-    """A parameter sweep: what was asked (a backtest request with ``parameters`` and
-    ``rank_by``), where it is, its counts, and once done the ranked table (kept, as a
-    backtest's results are; a sweep a restart cut off is failed with that reason)."""
+class SweepRow(JobColumns, Base):
+    """A parameter sweep (a backtest request with ``parameters`` and ``rank_by``): its counts
+    and, once done, the ranked table (kept, as a backtest's results are; ``progress`` is the
+    share of the combinations to run that are done)."""
 
     __tablename__ = "sweeps"
 
-    id: Mapped[str] = mapped_column(ID, primary_key=True)
-    user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
-    script: Mapped[str] = mapped_column(String(40))
-    symbol: Mapped[str] = mapped_column(String(40))
-    timeframe: Mapped[str] = mapped_column(String(8))
-    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    request: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(24))
-    """queued, loading_script, loading_data, executing, completed, failed, cancelled"""
-    progress: Mapped[int] = mapped_column(BigInteger)
-    """0 to 100: the share of the combinations to run that are done"""
-    message: Mapped[str] = mapped_column(Text)
     combinations: Mapped[int] = mapped_column(BigInteger)
     """In the cartesian product of the parameters: skipped + completed + failed once done."""
     skipped: Mapped[int] = mapped_column(BigInteger)
@@ -499,8 +491,5 @@ class SweepRow(Base):
     failed: Mapped[int] = mapped_column(BigInteger)
     results: Mapped[list[Any] | None] = mapped_column(JSON, deferred=True)
     """The ranked table, best first (up to one row per combination: read it on purpose)."""
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_sweeps_user_id_id", "user_id", "id"),)

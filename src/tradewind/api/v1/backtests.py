@@ -19,7 +19,7 @@ from tradewind.backtest.request import BacktestRequest
 from tradewind.backtest.runner import TimedSignal
 from tradewind.domain.errors import Conflict, ValidationFailed
 from tradewind.services.signals import parse_action, parse_decimal, parse_timestamp
-from tradewind.store.tables import BacktestRow
+from tradewind.store.tables import BacktestRow, JobColumns
 from tradewind.strategies.base import Signal
 
 router = APIRouter(tags=["backtests"])
@@ -53,8 +53,9 @@ class BacktestCreate(Model):
     )
 
 
-class BacktestRead(BaseModel):
-    backtest_id: str
+class JobRead(BaseModel):
+    """What a backtest and a sweep show alike: what was asked, and where the job is."""
+
     status: str = Field(
         description="queued, loading_script, loading_data, executing, completed, failed, cancelled."
     )
@@ -70,14 +71,23 @@ class BacktestRead(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
 
+    @staticmethod
+    def fields(row: JobColumns) -> dict[str, Any]:
+        return {
+            "status": row.status, "progress": row.progress, "message": row.message,
+            "type": row.script, "symbol": row.symbol, "timeframe": row.timeframe,
+            "start": row.start_at, "end": row.end_at, "settings": row.request.get("settings", {}),
+            "created_at": row.created_at, "started_at": row.started_at,
+            "finished_at": row.finished_at,
+        }  # fmt: skip
+
+
+class BacktestRead(JobRead):
+    backtest_id: str
+
     @classmethod
     def of(cls, row: BacktestRow) -> BacktestRead:
-        return cls(
-            backtest_id=row.id, status=row.status, progress=row.progress, message=row.message,
-            type=row.script, symbol=row.symbol, timeframe=row.timeframe, start=row.start_at,
-            end=row.end_at, settings=row.request.get("settings", {}), created_at=row.created_at,
-            started_at=row.started_at, finished_at=row.finished_at,
-        )  # fmt: skip
+        return cls(backtest_id=row.id, **cls.fields(row))
 
 
 class BacktestStatus(BaseModel):

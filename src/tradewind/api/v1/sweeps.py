@@ -4,14 +4,18 @@ run in parallel as one job, and the ranked table of their results
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from tradewind.api.deps import ReadScope, RuntimeDep, SessionDep, TradeScope
-from tradewind.api.v1.backtests import BacktestCreate, backtest_request, page_by_position
+from tradewind.api.v1.backtests import (
+    BacktestCreate,
+    JobRead,
+    backtest_request,
+    page_by_position,
+)
 from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, PageOf, errors
 from tradewind.backtest import sweeps
 from tradewind.backtest.sweeps import SweepRequest
@@ -45,25 +49,11 @@ class SweepCounts(BaseModel):
     pending: int
 
 
-class SweepRead(BaseModel):
+class SweepRead(JobRead):
     sweep_id: str
-    status: str = Field(
-        description="queued, loading_script, loading_data, executing, completed, failed, cancelled."
-    )
-    progress: int = Field(description="0 to 100: the share of the combinations to run done.")
-    message: str = Field(description="What it is doing, or why it failed.")
-    type: str
-    symbol: str
-    timeframe: str
-    start: datetime
-    end: datetime
-    settings: dict[str, Any]
     parameters: dict[str, list[Any]]
     rank_by: str
     counts: SweepCounts
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
 
     @classmethod
     def of(cls, row: SweepRow) -> SweepRead:
@@ -73,12 +63,8 @@ class SweepRead(BaseModel):
             failed=row.failed, pending=max(0, row.combinations - done),
         )  # fmt: skip
         return cls(
-            sweep_id=row.id, status=row.status, progress=row.progress, message=row.message,
-            type=row.script, symbol=row.symbol, timeframe=row.timeframe, start=row.start_at,
-            end=row.end_at, settings=row.request.get("settings", {}),
-            parameters=row.request.get("parameters", {}), rank_by=row.request["rank_by"],
-            counts=counts, created_at=row.created_at, started_at=row.started_at,
-            finished_at=row.finished_at,
+            sweep_id=row.id, parameters=row.request.get("parameters", {}),
+            rank_by=row.request["rank_by"], counts=counts, **cls.fields(row),
         )  # fmt: skip
 
 
