@@ -24,7 +24,6 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -47,6 +46,7 @@ from tradewind.services.pagination import Page, make_page, paginate
 from tradewind.store.db import StoreRunner
 from tradewind.store.tables import BacktestRow, SweepRow
 from tradewind.strategies.base import Signal, SignalAction
+from tradewind.venues.paper.venue import ms_to_dt
 
 log = get_logger("tradewind.backtests")
 
@@ -497,10 +497,6 @@ def _reap(running: _Running) -> None:
             os.killpg(process.pid, signal.SIGTERM)
 
 
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
-
-
 # ---- the services --------------------------------------------------------------------------
 
 
@@ -528,7 +524,7 @@ class SweepJobs(_Jobs[SweepRow]):
         row = SweepRow(
             id=new_id(SWEEP_PREFIX), user_id=user_id, script=checked.script,
             symbol=checked.symbol, timeframe=str(checked.timeframe),
-            start_at=_dt(backtest.start_ms), end_at=_dt(backtest.end_ms),
+            start_at=ms_to_dt(backtest.start_ms), end_at=ms_to_dt(backtest.end_ms),
             request=sweep_data(request), status=QUEUED, progress=0,
             message="waiting for the sweep before it to finish", combinations=sweep.total,
             skipped=len(sweep.skipped), completed=0, failed=0, results=None,
@@ -577,8 +573,8 @@ class BacktestJobs(_Jobs[BacktestRow]):
         checked = await asyncio.to_thread(check, request, store, max_span_days=self.max_span_days)
         row = BacktestRow(
             id=new_id(PREFIX), user_id=user_id, script=checked.script, symbol=checked.symbol,
-            timeframe=str(checked.timeframe), start_at=_dt(request.start_ms),
-            end_at=_dt(request.end_ms), request=request_data(request), status=QUEUED, progress=0,
+            timeframe=str(checked.timeframe), start_at=ms_to_dt(request.start_ms),
+            end_at=ms_to_dt(request.end_ms), request=request_data(request), status=QUEUED, progress=0,
             message="waiting for a free worker", summary=None, positions=None, logs=None,
             equity=None, created_at=self._clock.now(), started_at=None, finished_at=None,
         )  # fmt: skip

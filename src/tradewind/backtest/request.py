@@ -75,21 +75,13 @@ def check(
         raise _bad("script", str(e)) from None
     try:
         parsed = script.parse(dict(request.settings))
-    except InvalidSettings as e:
-        raise ValidationFailed(
-            f"invalid settings: {e.message}",
-            details=[
-                {"field": f"settings.{d['field']}", "message": d["message"]} for d in e.details
-            ],
-        ) from None
-    symbol = getattr(parsed, "symbol", None) or request.symbol
-    if request.symbol and symbol != request.symbol:
-        raise _bad("symbol", f"the settings trade {symbol}, not {request.symbol}")
-    instrument = paper_instruments().get(symbol)
-    if instrument is None:
-        raise _bad("symbol", f"unknown symbol {symbol}")
-    try:  # the instrument's rules too (market kind, minimum order, leverage), as for a bot
-        script.parse(dict(request.settings), instrument)
+        symbol = getattr(parsed, "symbol", None) or request.symbol
+        if request.symbol and symbol != request.symbol:
+            raise _bad("symbol", f"the settings trade {symbol}, not {request.symbol}")
+        instrument = paper_instruments().get(symbol)
+        if instrument is None:
+            raise _bad("symbol", f"unknown symbol {symbol}")
+        parsed.validate_for(instrument)  # its rules too (market kind, minimum), as for a bot
     except InvalidSettings as e:
         raise ValidationFailed(
             f"invalid settings: {e.message}",
@@ -116,17 +108,17 @@ def check(
         raise _bad("balances", "starting balances must not be negative")
     if sum(balances.values(), Decimal(0)) <= 0:
         raise _bad("balances", "the account needs a starting balance")
-    lo, hi = _stored_range(store, symbol, timeframe)
+    found = stored_range(store, symbol, timeframe)
+    if found is None:
+        raise _bad("timeframe", coverage(store, symbol, timeframe))
+    lo, hi = found
     if request.start_ms < lo or request.end_ms > hi + timeframe.ms:
-        raise _bad(
-            "start" if request.start_ms < lo else "end",
-            f"candles for {symbol} {timeframe} cover {_day(lo)} to {_day(hi)} UTC",
-        )
+        raise _bad("start" if request.start_ms < lo else "end", coverage(store, symbol, timeframe))
     history = HISTORY_BARS if script.build(parsed).timeframe is not None else 0
     return Checked(request, script.id, symbol, timeframe, balances, history)
 
 
-def _stored_range(store: CandleStore, symbol: str, timeframe: Timeframe) -> tuple[int, int]:
+def stored_range(store: CandleStore, symbol: str, timeframe: Timeframe) -> tuple[int, int] | None:
     """The first and last bar stored for the timeframe, or for one it is resampled from."""
     stored = store.timeframes(VENUE, symbol)
     sources = [tf for tf in stored if tf == timeframe] or [
@@ -134,9 +126,17 @@ def _stored_range(store: CandleStore, symbol: str, timeframe: Timeframe) -> tupl
     ]
     infos = [i for tf in sources if (i := store.info(VENUE, symbol, tf)) is not None]
     if not infos:
-        where = ", ".join(str(t) for t in stored) or "none"
-        raise _bad("timeframe", f"no {timeframe} candles for {symbol} (stored: {where})")
+        return None
     return min(i.first_ts for i in infos), max(i.last_ts for i in infos)
+
+
+def coverage(store: CandleStore, symbol: str, timeframe: Timeframe) -> str:
+    """What is stored for the symbol and timeframe, for a refusal's message."""
+    found = stored_range(store, symbol, timeframe)
+    if found is None:
+        where = ", ".join(str(t) for t in store.timeframes(VENUE, symbol)) or "none"
+        return f"no {timeframe} candles for {symbol} (stored: {where})"
+    return f"candles for {symbol} {timeframe} cover {_day(found[0])} to {_day(found[1])} UTC"
 
 
 def load(checked: Checked, store: CandleStore) -> BacktestSpec:

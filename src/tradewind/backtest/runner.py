@@ -24,7 +24,6 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -58,7 +57,7 @@ from tradewind.strategies.base import Signal
 from tradewind.strategies.commands import parse_client_order_id
 from tradewind.strategies.registry import get_script
 from tradewind.venues.paper.catalog import DEFAULT_LEVERAGE, paper_instruments
-from tradewind.venues.paper.venue import PaperVenue
+from tradewind.venues.paper.venue import PaperVenue, ms_to_dt
 
 T = TypeVar("T")
 BOT_ID = "bot_backtest"
@@ -190,7 +189,7 @@ class _Run:
         self.bar_ms = spec.timeframe.ms
         self.ts = candles.ts
         self.high, self.low, self.close = candles.high, candles.low, candles.close
-        self.clock = ManualClock(_dt(int(candles.ts[spec.start])))
+        self.clock = ManualClock(ms_to_dt(int(candles.ts[spec.start])))
         self.feed = ReplayFeed(
             candles, symbol=spec.symbol, speed=1.0, loop=False, start_at_ms=int(candles.ts[0]),
             timeframe=spec.timeframe, half_spread=float(instrument.half_spread),
@@ -266,7 +265,7 @@ class _Run:
                 self.equity[i - spec.start : j - spec.start] = const + exposure * self.close[i:j]
                 if j >= len(self.ts):
                     break
-                self.clock.set(_dt(int(self.ts[j])))
+                self.clock.set(ms_to_dt(int(self.ts[j])))
                 self.venue.jump(int(self.ts[j]))
                 i = j
             await self._walk_bar(i)
@@ -301,7 +300,7 @@ class _Run:
 
     async def _tick(self, t: int) -> None:
         if t > self.venue.now_ms():
-            self.clock.set(_dt(t))
+            self.clock.set(ms_to_dt(t))
         await self.venue.tick()
         await self.engine.settle()
 
@@ -547,10 +546,6 @@ def _position_round_trips(
             fees=paid, margin=_opening_margin(p, contract_size),
         ))  # fmt: skip
     return trips
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def bars_of(candles: Candles, start_ms: int, end_ms: int) -> tuple[int, int]:

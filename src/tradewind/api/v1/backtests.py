@@ -21,6 +21,7 @@ from tradewind.domain.errors import Conflict, ValidationFailed
 from tradewind.services.signals import parse_action, parse_decimal, parse_timestamp
 from tradewind.store.tables import BacktestRow, JobColumns
 from tradewind.strategies.base import Signal
+from tradewind.venues.paper.venue import ms_to_dt
 
 router = APIRouter(tags=["backtests"])
 
@@ -249,7 +250,7 @@ async def backtest_logs(
     page, following = page_by_position(row.logs or [], limit, cursor)
     return PageOf[LogLine](
         data=[
-            LogLine(line=x["line"], timestamp=jobs._dt(x["ts_ms"]), severity=x["severity"],
+            LogLine(line=x["line"], timestamp=ms_to_dt(x["ts_ms"]), severity=x["severity"],
                     color=x["color"], message=x["message"])
             for x in page
         ],
@@ -268,8 +269,8 @@ async def backtest_positions(
     return PageOf[PositionOut](
         data=[
             PositionOut(
-                side=p["side"], amount=p["amount"], entry_time=jobs._dt(p["entryMs"]),
-                entry_price=p["entryPrice"], exit_time=jobs._dt(p["exitMs"]),
+                side=p["side"], amount=p["amount"], entry_time=ms_to_dt(p["entryMs"]),
+                entry_price=p["entryPrice"], exit_time=ms_to_dt(p["exitMs"]),
                 exit_price=p["exitPrice"], profit=p["profit"], fees=p["fees"], margin=p["margin"],
             )
             for p in page

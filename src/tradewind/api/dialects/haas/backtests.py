@@ -99,7 +99,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -116,12 +116,11 @@ from tradewind.api.dialects.haas.bots import ScriptType, native_symbol, settings
 from tradewind.api.dialects.haas.envelope import ok
 from tradewind.api.dialects.haas.routes import PAPER_ID, Body, Partner, haas_symbol
 from tradewind.backtest import jobs
-from tradewind.backtest.request import VENUE, BacktestRequest
+from tradewind.backtest.request import VENUE, BacktestRequest, coverage
 from tradewind.domain.errors import Conflict, NotFound, ValidationFailed
 from tradewind.domain.instruments import Instrument, InstrumentKind
 from tradewind.marketdata import (
     Candles,
-    CandleStore,
     ReplayFeed,
     SeriesNotFound,
     Timeframe,
@@ -212,23 +211,6 @@ def _number(settings: dict[str, Any], key: str) -> Decimal | None:
     return Decimal(str(value))
 
 
-def _day(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
-
-
-def _coverage(store: CandleStore, symbol: str, timeframe: Timeframe) -> str:
-    sources = [
-        tf
-        for tf in store.timeframes(VENUE, symbol)
-        if tf == timeframe or (tf.ms < timeframe.ms and timeframe.ms % tf.ms == 0)
-    ]
-    infos = [i for tf in sources if (i := store.info(VENUE, symbol, tf)) is not None]
-    if not infos:
-        return f"no {timeframe} candles for {symbol}"
-    first, last = min(i.first_ts for i in infos), max(i.last_ts for i in infos)
-    return f"candles for {symbol} {timeframe} cover {_day(first)} to {_day(last)} UTC"
-
-
 def _start_price(body: BacktestStart, symbol: str, data_dir: Path) -> Decimal:
     """The open of the first bar of the run (what the grid shorthand is measured from)."""
     try:
@@ -243,7 +225,7 @@ def _start_price(body: BacktestStart, symbol: str, data_dir: Path) -> Decimal:
     except SeriesNotFound as e:
         raise _bad("timeframe", e.message) from None
     if not len(first):
-        raise _bad("startUnix", _coverage(store, symbol, timeframe))
+        raise _bad("startUnix", coverage(store, symbol, timeframe))
     return Decimal(repr(float(first.open[0])))
 
 
