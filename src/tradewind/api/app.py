@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             else None
         )
         backtests = BacktestJobs(
-            store=store, sessions=sessions, clock=clock, data_dir=settings.data_dir,
+            store=store, clock=clock, data_dir=settings.data_dir,
             workers=settings.backtest_workers, max_span_days=settings.backtest_max_span_days,
             sweep_workers=settings.sweep_workers, max_combinations=settings.sweep_max_combinations,
         )  # fmt: skip

@@ -31,7 +31,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from tradewind.backtest import sweeps
@@ -552,7 +552,7 @@ class BacktestJobs(_Jobs[BacktestRow]):
     time; ``sweeps`` does the same for parameter sweeps."""
 
     def __init__(
-        self, *, store: StoreRunner, sessions: async_sessionmaker[AsyncSession], clock: Clock,
+        self, *, store: StoreRunner, clock: Clock,
         data_dir: Path, workers: int, max_span_days: int, sweep_workers: int | None = None,
         max_combinations: int = sweeps.DEFAULT_MAX_COMBINATIONS,
     ) -> None:  # fmt: skip
