@@ -19,6 +19,8 @@ from tradewind.api.dialects.haas import bots as haas_bots
 from tradewind.api.dialects.haas import envelope as haas_envelope
 from tradewind.api.dialects.haas import routes as haas_routes
 from tradewind.api.dialects.haas import scripts as haas_scripts
+from tradewind.api.dialects.quantarya import envelope as quantarya_envelope
+from tradewind.api.dialects.quantarya import routes as quantarya_routes
 from tradewind.api.dialects.tradyn import envelope as tradyn_envelope
 from tradewind.api.dialects.tradyn import routes as tradyn_routes
 from tradewind.api.dialects.trynquant import envelope as trynquant_envelope
@@ -27,7 +29,17 @@ from tradewind.api.errors import ErrorMappers, install_error_handlers, native_en
 from tradewind.api.middleware import RequestContext
 from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
 from tradewind.api.runtime import Runtime
-from tradewind.api.v1 import accounts, api_keys, bots, channels, markets, scripts, signals, users
+from tradewind.api.v1 import (
+    accounts,
+    api_keys,
+    bots,
+    channels,
+    journal,
+    markets,
+    scripts,
+    signals,
+    users,
+)
 from tradewind.api.v1 import backtests as backtests_api
 from tradewind.api.v1 import sweeps as sweeps_api
 from tradewind.backtest.jobs import BacktestJobs
@@ -173,6 +185,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     mappers.register(trynquant_envelope.PREFIX, trynquant_envelope.envelope)
     mappers.register(haas_envelope.PREFIX, haas_envelope.envelope)
     mappers.register(anny_envelope.PREFIX, anny_envelope.envelope)
+    mappers.register(quantarya_envelope.PREFIX, quantarya_envelope.envelope)
     install_error_handlers(app, mappers)
     app.state.error_mappers = mappers
     app.add_middleware(
@@ -196,5 +209,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(channels.router, prefix="/api/v1")
     app.include_router(channels.trades_router, prefix="/api/v1")
     app.include_router(anny_routes.router)
+    app.include_router(journal.router, prefix="/api/v1")
+    app.include_router(quantarya_routes.router)
     app.include_router(ws.router)
     return app

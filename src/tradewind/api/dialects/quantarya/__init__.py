@@ -1,0 +1,1 @@
+"""The Quantarya dialect (trade journal) under ``/compat/quantarya``."""
