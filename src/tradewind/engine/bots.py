@@ -60,7 +60,7 @@ from tradewind.engine import ops as opcodec
 from tradewind.logs import get_logger
 from tradewind.marketdata.resample import resample
 from tradewind.marketdata.timeframes import Timeframe
-from tradewind.store.db import StoreRunner, execute_many
+from tradewind.store.db import BULK, StoreRunner, execute_many
 from tradewind.store.tables import (
     BotLogRow,
     BotRow,
@@ -476,7 +476,7 @@ class BotEngine:
             session.expunge_all()
             return rows, missed, [(d, s) for d, s in undelivered]
 
-        rows, missed, undelivered = await self._writer.run(read)
+        rows, missed, undelivered = await self._writer.run(read, bulk=True)
         pending: list[tuple[Runner, list[Op]]] = []
         for row in rows:
             spec = BotSpec.of(row)
@@ -1060,7 +1060,7 @@ class BotEngine:
     async def _persist(self, runners: Sequence[Runner], *, outcomes: bool = False) -> None:
         if not any(r.dirty for r in runners):
             return
-        await self._writer.run(self._rows(runners, outcomes=outcomes))
+        await self._writer.run(self._rows(runners, outcomes=outcomes), bulk=len(runners) > BULK)
         self._sent(runners)
 
     def _rows(self, runners: Sequence[Runner], *, outcomes: bool) -> Callable[[Session], None]:

@@ -47,7 +47,7 @@ from tradewind.domain.orders import (
 from tradewind.engine.bus import EventBus
 from tradewind.logs import get_logger
 from tradewind.marketdata.feeds import NoPrice, PriceFeed
-from tradewind.store.db import StoreRunner
+from tradewind.store.db import BULK, StoreRunner
 from tradewind.store.tables import TradingAccountRow
 from tradewind.venues.base import Capabilities
 from tradewind.venues.matching import MatchingEngine, Quote
@@ -860,7 +860,7 @@ class PaperVenue:
             )  # fmt: skip
 
         try:
-            await self._writer.run(work)
+            await self._writer.run(work, bulk=len(events) + len(new_rows) > BULK)
         except Exception as e:
             log.exception("paper venue write failed; reloading from the store")
             await self._load_locked()
