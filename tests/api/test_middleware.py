@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import Request
 
 from tests.conftest import Harness
 from tests.helpers import key_auth, new_key, new_user
@@ -102,3 +103,24 @@ class TestNotFound:
     async def test_unknown_route_uses_the_error_shape(self, client: httpx.AsyncClient) -> None:
         r = await client.get("/api/v1/nope")
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+async def test_an_unhandled_errors_log_holds_no_secret(
+    tw: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The traceback is logged without the frames' variables: the middleware's hold every
+    header, an API key's secret among them."""
+
+    async def boom(request: Request) -> None:
+        secret = request.headers["authorization"]
+        raise RuntimeError(f"failed after reading {len(secret)} characters")
+
+    tw.app.add_api_route("/boom-for-a-test", boom, methods=["GET"])
+    capsys.readouterr()
+    r = await tw.client.get("/boom-for-a-test", headers={"Authorization": "Bearer sk_topsecret_42"})
+    assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
+    logged = capsys.readouterr().err
+    assert (
+        "unhandled error" in logged and "RuntimeError: failed after reading 22 characters" in logged
+    )
+    assert "sk_topsecret_42" not in logged
