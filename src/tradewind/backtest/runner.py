@@ -49,6 +49,7 @@ from tradewind.domain.orders import (
     PositionMode,
     Side,
 )
+from tradewind.domain.round_trips import RoundTrip, quote_fee, spot_round_trips
 from tradewind.engine.bots import BotEngine, BotSpec
 from tradewind.engine.bus import EventBus
 from tradewind.marketdata import Candles, ReplayFeed, Timeframe
@@ -107,25 +108,6 @@ class LogLine:
     severity: str
     color: str | None
     message: str
-
-
-@dataclass(frozen=True, slots=True)
-class RoundTrip:
-    """A closed position with its entry and exit: a spot sell matched against the buys it
-    sold (first in, first out), or a derivative position from open to close."""
-
-    side: Side
-    amount: Decimal
-    entry_ms: int
-    entry_price: Decimal
-    exit_ms: int
-    exit_price: Decimal
-    profit: Decimal
-    fees: Decimal
-    margin: Decimal
-
-    def closed(self) -> ClosedPosition:
-        return ClosedPosition(self.entry_ms, self.exit_ms, self.profit, self.fees, self.margin)
 
 
 @dataclass(slots=True)
@@ -443,13 +425,13 @@ class _Run:
         bars = ended - spec.start
         curve = EquityCurve(self.ts[spec.start : spec.start + bars], self.equity[:bars])
         trips = (
-            _spot_round_trips(self.fills, self.instrument, self._placements())
+            spot_round_trips(self.fills, self.instrument, self._placements())
             if not self.instrument.is_derivative
             else _position_round_trips(
                 self.venue, self.account, self.fills, self.instrument.contract_size
             )
         )
-        fees = sum((_quote_fee(f, self.instrument) for f in self.fills), Decimal(0))
+        fees = sum((quote_fee(f, self.instrument) for f in self.fills), Decimal(0))
         orders = sorted(self.orders.values(), key=lambda o: (o.created_ms, o.id))
         records = [
             OrderRecord(o.status, o.created_ms, self.closed_ms.get(o.id), o.filled) for o in orders
@@ -458,7 +440,7 @@ class _Run:
         last = Decimal(repr(float(self.close[ended - 1])))
         metrics = compute_metrics(
             curve=curve, start_balance=start_value if start_value > 0 else Decimal(1),
-            positions=[t.closed() for t in trips], orders=records, first_price=first,
+            positions=[_closed(t) for t in trips], orders=records, first_price=first,
             last_price=last, profit_currency=self.instrument.quote, fees=fees,
         )  # fmt: skip
         status, _ = self.engine.statuses.get(BOT_ID, ("active", None))
@@ -471,55 +453,8 @@ class _Run:
         )  # fmt: skip
 
 
-def _quote_fee(fill: Fill, instrument: Instrument) -> Decimal:
-    return fill.fee if fill.fee_asset != instrument.base else fill.fee * fill.price
-
-
-def _spot_round_trips(
-    fills: Sequence[Fill], instrument: Instrument, seq_of: Mapping[str, int | None]
-) -> list[RoundTrip]:
-    """Each sell closes what it sells of the buys still held: first those of its own placement
-    (a grid level's buy and the sell its re-arm made share one), then the earliest others
-    (first in, first out). A sell of more than was bought here (a starting balance) is matched
-    as far as it goes."""
-    held: list[list[Any]] = []  # [amount left, price, ts, fee per unit, placement]
-    trips: list[RoundTrip] = []
-    for fill in fills:
-        fee = _quote_fee(fill, instrument)
-        seq = seq_of.get(fill.order_id)
-        if fill.side is Side.BUY:
-            held.append([fill.amount, fill.price, fill.ts_ms, fee / fill.amount, seq])
-            continue
-        left, cost, entry_fees, amount, entry_ms = (
-            fill.amount,
-            Decimal(0),
-            Decimal(0),
-            Decimal(0),
-            None,
-        )
-        own = [lot for lot in held if seq is not None and lot[4] == seq]
-        for lot in own + [lot for lot in held if lot not in own]:
-            if left <= 0:
-                break
-            take = min(left, lot[0])
-            cost += take * lot[1]
-            entry_fees += take * lot[3]
-            amount += take
-            entry_ms = lot[2] if entry_ms is None else min(entry_ms, lot[2])
-            lot[0] -= take
-            left -= take
-        held = [lot for lot in held if lot[0] > 0]
-        if amount <= 0 or entry_ms is None:
-            continue
-        exit_fee = fee * amount / fill.amount
-        proceeds = amount * fill.price
-        total_fees = entry_fees + exit_fee
-        trips.append(RoundTrip(
-            side=Side.BUY, amount=amount, entry_ms=entry_ms, entry_price=cost / amount,
-            exit_ms=fill.ts_ms, exit_price=fill.price, profit=proceeds - cost - total_fees,
-            fees=total_fees, margin=cost,
-        ))  # fmt: skip
-    return trips
+def _closed(t: RoundTrip) -> ClosedPosition:
+    return ClosedPosition(t.entry_ms, t.exit_ms, t.profit, t.fees, t.margin)
 
 
 def _opening_margin(p: Position, contract_size: Decimal) -> Decimal:
