@@ -222,6 +222,16 @@ def execute_many(conn: Connection, stmt: Executable, rows: list[dict[str, Any]])
     except KeyError:  # a row with other keys than the first
         conn.execute(stmt, rows)
         return
+    raw = conn.connection.dbapi_connection
+    if conn.dialect.driver == "pysqlite" and raw is not None:
+        # the driver's own executemany, in the connection's transaction: SQLAlchemy's
+        # execution context around it cost as much as SQLite's work for a few rows
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(sql, params)
+        finally:
+            cursor.close()
+        return
     conn.exec_driver_sql(sql, params)
 
 
