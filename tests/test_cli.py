@@ -27,7 +27,7 @@ class TestAdminCommands:
     def test_db_upgrade(self, database_url: str, tmp_path: Path) -> None:
         r = runner.invoke(app, ["db", "upgrade"], env=_env(database_url, tmp_path))
         assert r.exit_code == 0, r.output
-        assert "0009" in r.output
+        assert "0010" in r.output
 
     def test_users_and_keys_create(self, database_url: str, tmp_path: Path) -> None:
         env = _env(database_url, tmp_path)
@@ -69,7 +69,23 @@ class TestAdminCommands:
     def test_openapi_prints_the_document(self) -> None:
         r = runner.invoke(app, ["openapi"])
         assert r.exit_code == 0
-        assert "/api/v1/api-keys" in json.loads(r.stdout)["paths"]
+        paths = json.loads(r.stdout)["paths"]
+        assert "/api/v1/api-keys" in paths
+        assert paths["/readyz"]["get"]["x-internal"] is True  # every route, internal ones marked
+        assert "x-internal" not in paths["/api/v1/api-keys"]["get"]
+
+    def test_openapi_public_prints_the_public_reference(self) -> None:
+        from openapi_spec_validator import validate
+
+        r = runner.invoke(app, ["openapi", "--public"])
+
+        assert r.exit_code == 0, r.output
+        document = json.loads(r.stdout)
+        validate(document)
+        assert {"/api/v1/bots", "/compat/tradyn/v1/api/orders", "/compat/anny/v1/signal"} <= set(
+            document["paths"]
+        )
+        assert not {"/healthz", "/readyz"} & set(document["paths"])
 
 
 def _free_port() -> int:

@@ -192,11 +192,19 @@ def keys_create(
 
 
 @app.command()
-def openapi() -> None:
-    """Print the OpenAPI document."""
+def openapi(
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public", help="Only the public routes: the reference /openapi.json serves."
+        ),
+    ] = False,
+) -> None:
+    """Print the OpenAPI document: every route, internal ones marked x-internal; or --public."""
     from tradewind.api.app import create_app
+    from tradewind.api.registry import openapi_document
 
-    typer.echo(json.dumps(create_app().openapi(), indent=2))
+    typer.echo(json.dumps(openapi_document(create_app(), public=public), indent=2))
 
 
 if __name__ == "__main__":

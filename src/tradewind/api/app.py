@@ -28,6 +28,7 @@ from tradewind.api.dialects.trynquant import routes as trynquant_routes
 from tradewind.api.errors import ErrorMappers, install_error_handlers, native_envelope
 from tradewind.api.middleware import RequestContext
 from tradewind.api.ratelimit import LoginThrottle, TokenBuckets
+from tradewind.api.registry import serve_public_document
 from tradewind.api.runtime import Runtime
 from tradewind.api.v1 import (
     accounts,
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = FastAPI(
         title="Tradewind", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
+    serve_public_document(app)
     mappers = ErrorMappers(native_envelope)
     mappers.register(tradyn_envelope.PREFIX, tradyn_envelope.envelope)
     mappers.register(trynquant_envelope.PREFIX, trynquant_envelope.envelope)
@@ -195,6 +197,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         max_body_bytes=settings.max_body_bytes,
         trust_forwarded_for=settings.trust_forwarded_for,
     )
+    app.include_router(signals.hooks_router, prefix="/api/v1")  # first: the alerts' hot path
     app.include_router(health.router)
     for module in (
         users, api_keys, accounts, markets, scripts, bots, signals, backtests_api, sweeps_api,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from tradewind.api.deps import RuntimeDep
+from tradewind.api.registry import internal_router
 
-router = APIRouter(tags=["health"])
+router = internal_router(tags=["health"])
 
 
 @router.get("/healthz", summary="The process is up")

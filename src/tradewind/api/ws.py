@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import WebSocket, WebSocketDisconnect
 
 from tradewind.api.deps import resolve_principal
+from tradewind.api.registry import public_router
 from tradewind.api.runtime import Runtime
 from tradewind.domain.errors import DomainError, NotFound
 from tradewind.engine.bus import Message, Subscription
@@ -29,7 +30,7 @@ CLOSE_UNAUTHORIZED = 4001
 CLOSE_FORBIDDEN = 4003
 CLOSE_TOO_SLOW = 4008
 
-router = APIRouter()
+router = public_router()
 
 
 @dataclass

@@ -493,3 +493,88 @@ class SweepRow(JobColumns, Base):
     """The ranked table, best first (up to one row per combination: read it on purpose)."""
 
     __table_args__ = (Index("ix_sweeps_user_id_id", "user_id", "id"),)
+
+
+class JournalStrategyRow(Base):
+    """A journal workspace: the trade records of one trading idea, owned by a user."""
+
+    __tablename__ = "journal_strategies"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    visibility: Mapped[str] = mapped_column(String(8))
+    """public (shown on the owner's public profile, when it is enabled) or private"""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_journal_strategies_user_id_id", "user_id", "id"),)
+
+
+class JournalTradeRow(Base):
+    """One trade or signal record of a journal strategy. ``origin`` says who made it:
+    ``manual`` (an API client: may be changed and deleted) or ``tradewind`` (written from a
+    linked bot's closed position: never changed or deleted)."""
+
+    __tablename__ = "journal_trades"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    strategy_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("journal_strategies.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(4))
+    """BUY or SELL"""
+    status: Mapped[str] = mapped_column(String(10))
+    """OPEN, CLOSED or CANCELLED"""
+    event: Mapped[str] = mapped_column(String(8))
+    """The last lifecycle event applied: entry, update or exit"""
+    entry: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    stop_loss: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    take_profit: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    close_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signal_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    timeframe: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(64))
+    external_reference: Mapped[str | None] = mapped_column(String(128))
+    signal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    market: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    risk: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    origin: Mapped[str] = mapped_column(String(16))
+    """manual or tradewind"""
+    bot_id: Mapped[str | None] = mapped_column(ID, ForeignKey("bots.id", ondelete="SET NULL"))
+    position_ref: Mapped[str | None] = mapped_column(String(64))
+    """The platform position a ``tradewind`` record was written from (one record each)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_journal_trades_strategy_id_id", "strategy_id", "id"),
+        Index(
+            "ix_journal_trades_strategy_id_external_reference", "strategy_id", "external_reference"
+        ),
+        UniqueConstraint(
+            "strategy_id", "position_ref", name="uq_journal_trades_strategy_id_position_ref"
+        ),
+    )
+
+
+class JournalBotLinkRow(Base):
+    """A bot whose closed positions are written into a journal strategy."""
+
+    __tablename__ = "journal_bot_links"
+
+    bot_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("bots.id", ondelete="CASCADE"), primary_key=True
+    )
+    strategy_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("journal_strategies.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -120,6 +120,7 @@ class TestScopes:
 
     def test_every_endpoint_declares_its_auth_in_one_dependency(self) -> None:
         from tradewind.api.app import create_app
+        from tradewind.api.registry import openapi_document
 
         public = {"/healthz", "/readyz", "/api/v1/auth/register", "/api/v1/auth/login"}
         public |= {  # TrynQuant's document: these take no Authorization header
@@ -130,7 +131,9 @@ class TestScopes:
         }
         public.add("/api/v1/hooks/{token}")  # the unguessable token in the URL is the credential
         public.add("/compat/trynquant/api/v1/signals/")  # TradingView: the key is in the body
-        spec = create_app().openapi()
+        # public journals, readable by anyone (404 unless their owner shares them)
+        public |= {"/api/v1/profiles/{user_name}", "/compat/quantarya/profiles/{user_name}"}
+        spec = openapi_document(create_app(), public=False)  # internal routes too
         for path, ops in spec["paths"].items():
             for method, op in ops.items():
                 secured = bool(op.get("security"))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from tradewind.api.deps import FullScope, ReadScope, RuntimeDep, SessionDep, TradeScope
+from tradewind.api.registry import public_router
 from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, PageOf, errors
 from tradewind.api.v1.trading_schemas import (
     AccountBalances,
@@ -34,7 +35,7 @@ from tradewind.domain.orders import PositionId, Trailing
 from tradewind.services import trading
 from tradewind.venues.paper.venue import OrderRequest
 
-router = APIRouter(prefix="/accounts", tags=["trading"])
+router = public_router(prefix="/accounts", tags=["trading"])
 ACCOUNT = "/{account_id}"
 
 

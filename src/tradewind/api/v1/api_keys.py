@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 from pydantic import BaseModel, Field
 
 from tradewind.api.deps import FullScope, RuntimeDep, SessionDep
+from tradewind.api.registry import public_router
 from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, Model, PageOf, errors
 from tradewind.domain.accounts import Scope
 from tradewind.services import api_keys, trading
 from tradewind.store.tables import ApiKeyRow
 
-router = APIRouter(prefix="/api-keys", tags=["api keys"])
+router = public_router(prefix="/api-keys", tags=["api keys"])
 
 
 class ApiKeyCreate(Model):

@@ -9,10 +9,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import status
 from pydantic import BaseModel, Field
 
 from tradewind.api.deps import ReadScope, RuntimeDep, SessionDep, TradeScope
+from tradewind.api.registry import public_router
 from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, Model, PageOf, errors
 from tradewind.backtest import jobs
 from tradewind.backtest.request import BacktestRequest
@@ -23,7 +24,7 @@ from tradewind.store.tables import BacktestRow, JobColumns
 from tradewind.strategies.base import Signal
 from tradewind.venues.paper.venue import ms_to_dt
 
-router = APIRouter(tags=["backtests"])
+router = public_router(tags=["backtests"])
 
 
 class TimedSignalIn(Model):

@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 from pydantic import BaseModel, Field
 
 from tradewind.api.deps import ReadScope, RuntimeDep, SessionDep, TradeScope
+from tradewind.api.registry import public_router
 from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, Model, PageOf, errors
 from tradewind.api.v1.trading_schemas import Dec, OptDec, OrderRead, PositionRead
 from tradewind.api.v1.trading_views import order_row_read, position_row_read
@@ -21,7 +22,7 @@ from tradewind.services import accounts, bots
 from tradewind.services.api_keys import Principal
 from tradewind.store.tables import BotLogRow, BotRow
 
-router = APIRouter(prefix="/bots", tags=["bots"])
+router = public_router(prefix="/bots", tags=["bots"])
 
 
 class BotCreate(Model):

@@ -7,17 +7,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 from pydantic import BaseModel, Field
 
 from tradewind.api.deps import PartnerScope, ReadScope, RuntimeDep, SessionDep, TradeScope
+from tradewind.api.registry import public_router
 from tradewind.api.v1.schemas import Model
 from tradewind.api.v1.trading_schemas import Dec
 from tradewind.services import bots, channels
 from tradewind.store.tables import BotRow, ChannelRow, ChannelSubscriptionRow, ChannelTradeRow
 
-router = APIRouter(prefix="/channels", tags=["channels"])
-trades_router = APIRouter(prefix="/smart-trades", tags=["smart trades"])
+router = public_router(prefix="/channels", tags=["channels"])
+trades_router = public_router(prefix="/smart-trades", tags=["smart trades"])
 
 
 class ChannelCreate(Model):

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 
 from tradewind.api.deps import ReadScope, RuntimeDep
+from tradewind.api.registry import public_router
 from tradewind.api.v1.schemas import errors
 from tradewind.api.v1.trading_schemas import Dec
 from tradewind.domain.instruments import Instrument, InstrumentKind
 
-router = APIRouter(prefix="/markets", tags=["market data"])
+router = public_router(prefix="/markets", tags=["market data"])
 
 
 class InstrumentRead(BaseModel):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from tradewind.api.deps import ReadScope
+from tradewind.api.registry import public_router
 from tradewind.api.v1.schemas import errors
 from tradewind.strategies.registry import SCRIPTS, TRYNQUANT_ALIASES, Script, get_script
 
-router = APIRouter(prefix="/scripts", tags=["bots"])
+router = public_router(prefix="/scripts", tags=["bots"])
 
 
 class ScriptRead(BaseModel):

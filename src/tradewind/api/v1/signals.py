@@ -8,17 +8,22 @@ import secrets
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import Header, Request, Response, status
 from pydantic import BaseModel, Field
 
 from tradewind.api.deps import ReadScope, RuntimeDep, SessionDep, TradeScope
+from tradewind.api.registry import public_router
 from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, Model, PageOf, errors
 from tradewind.api.v1.trading_schemas import OptDec
 from tradewind.domain.errors import ValidationFailed
 from tradewind.services import bots, signals
 from tradewind.store.tables import SignalRow
 
-router = APIRouter(tags=["signals"])
+router = public_router(tags=["signals"])
+hooks_router = public_router(tags=["signals"])
+"""The webhook URL alone, included ahead of every other route: it is the hot path of
+TradingView alerts, and routing walks the routes in order (behind the others, finding this
+one took 0.64 ms of CPU per request; first, 25 µs)."""
 
 
 class SignalCreate(Model):
@@ -182,7 +187,7 @@ async def new_hook(
     return HookRead(token=token, url=str(request.url_for("hook", token=token)))
 
 
-@router.post("/hooks/{token}", name="hook", response_model=SignalRead, responses=errors(404, 422),
+@hooks_router.post("/hooks/{token}", name="hook", response_model=SignalRead, responses=errors(404, 422),
              summary="A signal for the bot this unguessable URL belongs to (TradingView alerts)")  # fmt: skip
 async def hook(token: str, request: Request, runtime: RuntimeDep) -> Response:
     """The hot path of TradingView alerts: no request session (the signal is written by the

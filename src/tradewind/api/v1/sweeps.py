@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import status
 from pydantic import BaseModel, Field
 
 from tradewind.api.deps import ReadScope, RuntimeDep, SessionDep, TradeScope
+from tradewind.api.registry import public_router
 from tradewind.api.v1.backtests import (
     BacktestCreate,
     JobRead,
@@ -21,7 +22,7 @@ from tradewind.backtest import sweeps
 from tradewind.backtest.sweeps import SweepRequest
 from tradewind.store.tables import SweepRow
 
-router = APIRouter(tags=["sweeps"])
+router = public_router(tags=["sweeps"])
 
 
 class SweepCreate(BacktestCreate):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 from pydantic import BaseModel, EmailStr, Field
 
 from tradewind.api.deps import (
@@ -16,11 +16,12 @@ from tradewind.api.deps import (
     SessionDep,
     password_login,
 )
+from tradewind.api.registry import public_router
 from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, Model, PageOf, errors
 from tradewind.services import accounts, bots, trading
 from tradewind.store.tables import UserRow
 
-router = APIRouter(tags=["accounts"])
+router = public_router(tags=["accounts"])
 
 
 class RegisterRequest(Model):

@@ -9,16 +9,17 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradewind.api.deps import BearerDoc, RuntimeDep, SessionDep, bearer_token, resolve_principal
 from tradewind.api.dialects.anny.envelope import PREFIX, ok
+from tradewind.api.registry import public_router
 from tradewind.domain.errors import Forbidden, ValidationFailed
 from tradewind.services import channels
 from tradewind.services.api_keys import Principal
 
-router = APIRouter(prefix=PREFIX, tags=["anny"])
+router = public_router(prefix=PREFIX, tags=["anny"])
 
 Price = Annotated[Decimal, Field(gt=0)]
 Share = Annotated[Decimal, Field(gt=0, le=100)]

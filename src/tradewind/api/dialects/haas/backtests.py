@@ -105,7 +105,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter
 from fastapi import Path as PathParam
 from pydantic import Field
 from sqlalchemy import select
@@ -115,6 +114,7 @@ from tradewind.api.dialects.haas.bot_records import num
 from tradewind.api.dialects.haas.bots import ScriptType, native_symbol, settings_in
 from tradewind.api.dialects.haas.envelope import ok
 from tradewind.api.dialects.haas.routes import PAPER_ID, Body, Partner, haas_symbol
+from tradewind.api.registry import public_router
 from tradewind.backtest import jobs
 from tradewind.backtest.request import VENUE, BacktestRequest, coverage
 from tradewind.domain.errors import Conflict, NotFound, ValidationFailed
@@ -130,7 +130,7 @@ from tradewind.services import accounts
 from tradewind.store.tables import BacktestRow, UserRow
 from tradewind.venues.paper.catalog import DEFAULT_LEVERAGE, paper_instruments
 
-router = APIRouter(prefix="/compat/haas", tags=["dialect: haas"])
+router = public_router(prefix="/compat/haas", tags=["dialect: haas"])
 
 SERVICE_ID = "tradewind-backtests"
 """The document's ``serviceId``: what runs the job (the backtest jobs of this server)."""

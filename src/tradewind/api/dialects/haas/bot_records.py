@@ -9,7 +9,6 @@ import binascii
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import Field
 from sqlalchemy import select
 
@@ -23,11 +22,12 @@ from tradewind.api.dialects.haas.routes import (
     haas_symbol,
     page_args,
 )
+from tradewind.api.registry import public_router
 from tradewind.domain.errors import NotFound, ValidationFailed
 from tradewind.services import bots
 from tradewind.store.tables import BotLogRow, BotRow, OrderRow, PositionRow, UserRow
 
-router = APIRouter(tags=["dialect: haas"])
+router = public_router(tags=["dialect: haas"])
 
 
 class BotRecordsRef(Body):

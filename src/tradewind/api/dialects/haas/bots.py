@@ -10,7 +10,6 @@ import enum
 from decimal import Decimal
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from pydantic import Field
 from sqlalchemy import select
 
@@ -26,6 +25,7 @@ from tradewind.api.dialects.haas.routes import (
     haas_symbol,
     page_args,
 )
+from tradewind.api.registry import public_router
 from tradewind.domain.errors import NotFound, ValidationFailed
 from tradewind.services import accounts, bots
 from tradewind.services.pagination import make_page, paginate
@@ -33,7 +33,7 @@ from tradewind.store.tables import BotRow, UserRow
 from tradewind.strategies.commands import PlaceOrder
 from tradewind.strategies.registry import get_script
 
-router = APIRouter(prefix="/compat/haas", tags=["dialect: haas"])
+router = public_router(prefix="/compat/haas", tags=["dialect: haas"])
 
 ScriptType = Literal[
     "spot_grid",

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradewind.api.deps import RuntimeDep, SessionDep, require_scope
 from tradewind.api.dialects.haas.envelope import ok
+from tradewind.api.registry import public_router
 from tradewind.domain.accounts import Role, Scope
 from tradewind.domain.bots import BotStatus
 from tradewind.domain.errors import Forbidden, ValidationFailed
@@ -20,7 +21,7 @@ from tradewind.services.api_keys import Principal
 from tradewind.services.pagination import decode_cursor
 from tradewind.store.tables import UserRow
 
-router = APIRouter(prefix="/compat/haas", tags=["dialect: haas"])
+router = public_router(prefix="/compat/haas", tags=["dialect: haas"])
 
 PAPER_ID = "PAPER"
 SIM_KEY = "sim"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import Field
 
 from tradewind.api.dialects.haas.envelope import ok
 from tradewind.api.dialects.haas.routes import Body, Partner
+from tradewind.api.registry import public_router
 from tradewind.domain.errors import NotFound
 from tradewind.strategies.registry import HAAS_SCRIPT_IDS, SCRIPTS
 
-router = APIRouter(prefix="/compat/haas", tags=["dialect: haas"])
+router = public_router(prefix="/compat/haas", tags=["dialect: haas"])
 
 
 class ScriptRef(Body):

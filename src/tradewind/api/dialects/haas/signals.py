@@ -13,18 +13,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import Field
 
 from tradewind.api.deps import RuntimeDep, SessionDep
 from tradewind.api.dialects.haas.envelope import ok
 from tradewind.api.dialects.haas.routes import Body, Partner
+from tradewind.api.registry import public_router
 from tradewind.domain.errors import NotFound, ValidationFailed
 from tradewind.services import accounts, signals
 from tradewind.store.tables import SignalRow
 from tradewind.strategies.base import SignalAction
 
-router = APIRouter(tags=["dialect: haas"])
+router = public_router(tags=["dialect: haas"])
 
 SOURCE = "haas"
 ACTIONS = tuple(a for a in SignalAction if a is not SignalAction.CLOSE)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import Body, Depends, Query
 
 from tradewind.api.deps import RuntimeDep, SessionDep, require_scope
 from tradewind.api.dialects.tradyn import views
@@ -21,6 +21,7 @@ from tradewind.api.dialects.tradyn.schemas import (
     PositionModify,
     TradeRequest,
 )
+from tradewind.api.registry import public_router
 from tradewind.domain.accounts import Scope
 from tradewind.domain.errors import NotFound, ValidationFailed
 from tradewind.domain.orders import OrderType, PositionId, Side
@@ -28,7 +29,7 @@ from tradewind.services import trading
 from tradewind.services.api_keys import Principal
 from tradewind.venues.paper.venue import OrderRequest, PaperVenue
 
-router = APIRouter(prefix="/compat/tradyn/v1", tags=["dialect: tradyn"])
+router = public_router(prefix="/compat/tradyn/v1", tags=["dialect: tradyn"])
 
 
 @dataclass(frozen=True)

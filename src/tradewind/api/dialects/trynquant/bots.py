@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import Depends, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,7 @@ from tradewind.api.dialects.trynquant.schemas import (
     BotList,
     Message,
 )
+from tradewind.api.registry import public_router
 from tradewind.domain.accounts import Scope
 from tradewind.domain.bots import BotStatus
 from tradewind.domain.errors import ValidationFailed
@@ -38,7 +39,7 @@ from tradewind.services.pagination import MAX_LIMIT
 from tradewind.store.tables import BotRow, FillRow, OrderRow
 from tradewind.strategies.schema import InvalidSettings
 
-router = APIRouter()
+router = public_router()
 
 # The document's Authorization is an API key pair (``Bearer pk_…:sk_…``), not a login token.
 Reader = Annotated[Principal, Depends(require_scope(Scope.READ, allow_jwt=False))]

@@ -7,17 +7,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 from pydantic import BaseModel, ConfigDict
 
 from tradewind.api.deps import RuntimeDep, SessionDep, password_login
 from tradewind.api.dialects.trynquant import bots, signals
 from tradewind.api.dialects.trynquant.paths import PREFIX, both
+from tradewind.api.registry import public_router
 from tradewind.domain.accounts import Scope
 from tradewind.domain.errors import NotFound
 from tradewind.services import api_keys, exchanges
 
-router = APIRouter(prefix=PREFIX, tags=["dialect: trynquant"])
+router = public_router(prefix=PREFIX, tags=["dialect: trynquant"])
 
 
 class AuthRequest(BaseModel):

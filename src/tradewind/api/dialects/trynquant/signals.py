@@ -12,18 +12,19 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, Field
 
 from tradewind.api.deps import RuntimeDep, SessionDep, resolve_principal
 from tradewind.api.dialects.trynquant.paths import both
+from tradewind.api.registry import public_router
 from tradewind.domain.accounts import Scope
 from tradewind.domain.errors import Forbidden, MissingCredentials, Unauthenticated
 from tradewind.services import bots, signals
 from tradewind.services.api_keys import Principal
 from tradewind.strategies.base import SignalAction
 
-router = APIRouter()
+router = public_router()
 
 SOURCE = "trynquant"
 ACTIONS = (SignalAction.BUY, SignalAction.SELL, SignalAction.CLOSE)
