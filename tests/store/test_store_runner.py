@@ -9,9 +9,11 @@ import asyncio
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text
 from sqlalchemy.orm import Session
 
+from tradewind.store import db
 from tradewind.store.db import StoreRunner, create_engine
 
 META = MetaData()
@@ -110,5 +112,24 @@ async def test_a_failing_unit_writes_nothing(tmp_path: Path) -> None:
     else:
         raise AssertionError("the unit's error was swallowed")
     assert await store.run(lambda s: s.execute(select(NOTES.c.n)).all()) == []
+    store.close()
+    await store._async.dispose()
+
+
+async def test_commits_on_the_loop_leave_checkpoints_to_the_writer_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No checkpoint inside a commit on the event loop: every ``CHECKPOINT_EVERY`` of them,
+    a passive one on the writer thread copies the log into the database."""
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 5)
+    store = await _store(tmp_path)
+    auto = await store.run(lambda s: s.execute(text("PRAGMA wal_autocheckpoint")).scalar())
+    assert auto == 0  # (that unit was the first commit)
+    threads: list[str] = []
+    for n in range(1, 5):
+        await store.run(_note(n, threads))
+    assert threads == [threading.current_thread().name] * 4
+    busy, log, done = await asyncio.wrap_future(store._checkpointing)
+    assert busy == 0 and log > 0 and done == log  # every frame copied
     store.close()
     await store._async.dispose()

@@ -46,6 +46,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_pragmas_no_wait(dbapi_connection: Any, record: Any) -> None:
     _sqlite_pragmas(dbapi_connection, record)
     dbapi_connection.execute("PRAGMA busy_timeout=0")
+    # no checkpoint inside a commit on the event loop (copying the log into the database
+    # took tens of milliseconds every few hundred commits): the writer thread runs them
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
     dbapi_connection.isolation_level = None  # the driver's implicit BEGIN off: ours instead
 
 
@@ -56,6 +59,18 @@ def _begin_immediate(conn: Connection) -> None:
 BULK = 200
 """More rows than this in one unit: a caller passes ``bulk`` (the unit goes to the writer
 thread; a few milliseconds of SQLite on the event loop is the most it should take)."""
+
+CHECKPOINT_EVERY = 250
+"""Commits on the event loop's thread between two checkpoints (a few pages each: about
+SQLite's own default of 1,000 pages)."""
+
+
+def _passive_checkpoint(engine: Any) -> tuple[int, int, int]:
+    """(busy, frames in the log, frames copied into the database)."""
+    with engine.connect() as conn:
+        busy, log, done = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+        return int(busy), int(log), int(done)
+
 
 _SQLITE_BUSY = {5, 517}  # SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT
 
@@ -108,6 +123,8 @@ class StoreRunner:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self._queued = 0
         """Units queued on (or running in) the writer thread."""
+        self._since_checkpoint = 0
+        self._checkpointing: Any = None
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
@@ -132,6 +149,9 @@ class StoreRunner:
                 else:  # nothing can be busy from here on: the lock is held
                     result = work(session)
                     session.commit()
+                    self._since_checkpoint += 1
+                    if self._since_checkpoint >= CHECKPOINT_EVERY:
+                        self._checkpoint()
                     return result
         import asyncio
 
@@ -142,6 +162,14 @@ class StoreRunner:
             )
         finally:
             self._queued -= 1
+
+    def _checkpoint(self) -> None:
+        """Copy the write-ahead log into the database on the writer thread (passive: it waits
+        for nobody, and writers go on meanwhile); not counted as a queued unit."""
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
+        self._since_checkpoint = 0
+        self._checkpointing = self._executor.submit(_passive_checkpoint, self._sync)
 
     def _run_sync(self, work: Callable[[Session], T]) -> T:
         with Session(self._sync, expire_on_commit=False) as session:
