@@ -302,3 +302,45 @@ def test_a_quote_is_the_price_of_the_path_at_that_moment(
             feed.quote_at(now)
     else:
         assert feed.quote_at(now).last == expected
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),  # bars skipped before this one (a gap)
+            st.floats(1, 100), st.floats(1, 100), st.floats(1, 100), st.floats(1, 100),
+        ),
+        min_size=1, max_size=40,
+    )  # fmt: skip
+)
+def test_the_replay_path_is_each_bars_four_corners_and_a_held_close_across_gaps(
+    rows: list[tuple[int, float, float, float, float]],
+) -> None:
+    """The vertices, against a plain per-bar reading of the documented path: open, the
+    extreme nearer the open's side (low on an up bar), the other extreme, close, at 0, 1/3,
+    2/3 and the whole of the bar; across a gap one more point holds the close until the next
+    bar opens."""
+    from tradewind.marketdata.feeds import _path_vertices
+
+    ts, table = 0, []
+    for skipped, o, a, b, c in rows:
+        ts += skipped * MINUTE
+        table.append((ts, o, max(o, a, b, c), min(o, a, b, c), c, 1.0))
+        ts += MINUTE
+    candles = bars(*table)
+    offsets = candles.ts - candles.ts[0]
+    span = int(offsets[-1]) + MINUTE
+    corners = np.array([0, MINUTE // 3, 2 * MINUTE // 3, MINUTE], np.int64)
+    times, prices = _path_vertices(offsets, corners, candles, span)
+    want_t: list[int] = []
+    want_p: list[float] = []
+    for i, (_, o, h, low, c, _v) in enumerate(table):
+        start = int(offsets[i])
+        want_t += [start + int(k) for k in corners]
+        want_p += [o, low, h, c] if c >= o else [o, h, low, c]
+        next_open = int(offsets[i + 1]) if i + 1 < len(table) else span
+        if next_open > start + MINUTE:
+            want_t.append(next_open)
+            want_p.append(c)
+    assert times.tolist() == want_t
+    assert prices.tolist() == want_p

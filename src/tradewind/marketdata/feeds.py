@@ -161,9 +161,8 @@ class ReplayFeed:
         self._span = int(self._offsets[-1]) + bar
         # each bar's four path points: offsets into the bar, and prices (one row per bar)
         self._corner_offsets: Int64s = np.array([0, bar // 3, 2 * bar // 3, bar], np.int64)
-        self._corners = _corner_prices(candles)
         self._vt, self._vp = _path_vertices(
-            self._offsets, self._corner_offsets, self._corners, self._span
+            self._offsets, self._corner_offsets, candles, self._span
         )
         self._last_quote: Quote | None = None
 
@@ -241,7 +240,7 @@ class ReplayFeed:
         )
         if len(rows) and ends[-1] > to_ms:  # the bar in progress: cut it at to_ms
             times = self._wall(int(opens[-1]) + self._corner_offsets)
-            prices = self._corners[int(rows[-1])]
+            prices = _corner_prices(c, int(rows[-1]))
             now = _price_at(times, prices, to_ms)
             assert now is not None  # the bar has started
             seen = np.append(prices[times <= to_ms], now)
@@ -300,29 +299,42 @@ def _infer_timeframe(candles: Candles) -> Timeframe:
     raise ValueError("cannot infer the bar length from these candles: pass timeframe")
 
 
-def _corner_prices(candles: Candles) -> Floats:
-    up = candles.close >= candles.open
-    return np.stack(
-        [
-            candles.open,
-            np.where(up, candles.low, candles.high),
-            np.where(up, candles.high, candles.low),
-            candles.close,
-        ],
-        axis=1,
-    )
+def _corner_prices(candles: Candles, row: int) -> Floats:
+    """One bar's four path prices: open, the nearer extreme, the farther one, close."""
+    o, h, lo, c = (float(x[row]) for x in (candles.open, candles.high, candles.low, candles.close))
+    return np.array([o, lo, h, c] if c >= o else [o, h, lo, c], np.float64)
 
 
 def _path_vertices(
-    offsets: Int64s, corner_offsets: Int64s, corners: Floats, span: int
+    offsets: Int64s, corner_offsets: Int64s, candles: Candles, span: int
 ) -> tuple[Int64s, Floats]:
-    # a fifth point per bar holds the close until the next bar opens, kept only across a gap
+    """Each bar's four path points (open, the nearer extreme, the farther one, close), and a
+    fifth holding the close until the next bar opens, only across a gap. Written straight
+    into two preallocated arrays: stacking the five columns and masking them out took 0.3 s
+    and 150 MB more for a million bars."""
     next_open = np.append(offsets[1:], span)
-    times = np.column_stack((offsets[:, None] + corner_offsets, next_open))
-    prices = np.column_stack((corners, corners[:, 3]))
-    keep = np.ones(times.shape, dtype=bool)
-    keep[:, 4] = times[:, 4] > times[:, 3]
-    return times[keep], prices[keep]
+    gap = next_open > offsets + corner_offsets[3]
+    gaps = int(gap.sum())
+    times = np.empty(4 * len(offsets) + gaps, np.int64)
+    prices = np.empty(len(times), np.float64)
+    starts: Int64s | None = None
+    if gaps:  # where each bar's points start
+        starts = np.zeros(len(offsets), np.int64)
+        np.cumsum(4 + gap[:-1], out=starts[1:])
+    up = candles.close >= candles.open
+    for k, corner in enumerate((
+        candles.open,
+        np.where(up, candles.low, candles.high),
+        np.where(up, candles.high, candles.low),
+        candles.close,
+    )):  # fmt: skip
+        at = slice(k, None, 4) if starts is None else starts + k
+        times[at] = offsets + corner_offsets[k]
+        prices[at] = corner
+    if starts is not None:
+        times[starts[gap] + 4] = next_open[gap]
+        prices[starts[gap] + 4] = candles.close[gap]
+    return times, prices
 
 
 def _global_index(points: Int64s, span: int, market: float) -> int:
