@@ -244,7 +244,9 @@ class _Run:
             j = self._next_event_bar(i)
             if j > i:  # nothing can happen in bars i..j-1: jump them
                 const, exposure = self._equity_model()
-                self.equity[i - spec.start : j - spec.start] = const + exposure * self.close[i:j]
+                quiet = self.equity[i - spec.start : j - spec.start]  # in place: no temporaries
+                np.multiply(self.close[i:j], exposure, out=quiet)
+                quiet += const
                 if j >= len(self.ts):
                     break
                 self.clock.set(ms_to_dt(int(self.ts[j])))

@@ -310,30 +310,37 @@ def _path_vertices(
 ) -> tuple[Int64s, Floats]:
     """Each bar's four path points (open, the nearer extreme, the farther one, close), and a
     fifth holding the close until the next bar opens, only across a gap. Written straight
-    into two preallocated arrays: stacking the five columns and masking them out took 0.3 s
-    and 150 MB more for a million bars."""
-    next_open = np.append(offsets[1:], span)
-    gap = next_open > offsets + corner_offsets[3]
-    gaps = int(gap.sum())
-    times = np.empty(4 * len(offsets) + gaps, np.int64)
-    prices = np.empty(len(times), np.float64)
-    starts: Int64s | None = None
-    if gaps:  # where each bar's points start
-        starts = np.zeros(len(offsets), np.int64)
-        np.cumsum(4 + gap[:-1], out=starts[1:])
+    into two preallocated arrays, without temporaries when no bar has a gap (stacking the five
+    columns and masking them out took 0.3 s and 150 MB more for a million bars)."""
+    n, bar = len(offsets), int(corner_offsets[3])
     up = candles.close >= candles.open
+    if int(offsets[-1]) == (n - 1) * bar and span == n * bar:  # no gap anywhere
+        times, prices = np.empty(4 * n, np.int64), np.empty(4 * n, np.float64)
+        for k in range(4):
+            times[k::4] = offsets
+            times[k::4] += corner_offsets[k]
+        prices[0::4], prices[3::4] = candles.open, candles.close
+        prices[1::4], prices[2::4] = candles.low, candles.high
+        down = ~up
+        np.copyto(prices[1::4], candles.high, where=down)
+        np.copyto(prices[2::4], candles.low, where=down)
+        return times, prices
+    next_open = np.append(offsets[1:], span)
+    gap = next_open > offsets + bar
+    starts = np.zeros(n, np.int64)  # where each bar's points start
+    np.cumsum(4 + gap[:-1], out=starts[1:])
+    total = 4 * n + int(gap.sum())
+    times, prices = np.empty(total, np.int64), np.empty(total, np.float64)
     for k, corner in enumerate((
         candles.open,
         np.where(up, candles.low, candles.high),
         np.where(up, candles.high, candles.low),
         candles.close,
     )):  # fmt: skip
-        at = slice(k, None, 4) if starts is None else starts + k
-        times[at] = offsets + corner_offsets[k]
-        prices[at] = corner
-    if starts is not None:
-        times[starts[gap] + 4] = next_open[gap]
-        prices[starts[gap] + 4] = candles.close[gap]
+        times[starts + k] = offsets + corner_offsets[k]
+        prices[starts + k] = corner
+    times[starts[gap] + 4] = next_open[gap]
+    prices[starts[gap] + 4] = candles.close[gap]
     return times, prices
 
 
