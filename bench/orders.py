@@ -103,7 +103,7 @@ def main() -> None:
                         "symbol": "BTC/USDT",
                         "side": next(sides),
                         "type": "market",
-                        "amount": "0.001",
+                        "amount": "0.003",  # over the 5 USDT minimum at any replayed price
                     },
                 )
 
