@@ -344,3 +344,15 @@ def test_the_replay_path_is_each_bars_four_corners_and_a_held_close_across_gaps(
             want_p.append(c)
     assert times.tolist() == want_t
     assert prices.tolist() == want_p
+
+
+def test_feeds_on_the_same_candles_share_their_path_and_nobody_can_change_it() -> None:
+    """A sweep builds hundreds of feeds on one series: its path is built once."""
+    candles = bars((0, 10, 12, 9, 11, 1), (MINUTE, 11, 13, 10, 12, 1))
+    a = ReplayFeed(candles, symbol="BTC/USDT", start_at_ms=0, speed=1.0)
+    b = ReplayFeed(candles, symbol="BTC/USDT", start_at_ms=5, speed=60.0, loop=False)
+    assert a._vt is b._vt and a._vp is b._vp
+    assert not a._vt.flags.writeable and not a._vp.flags.writeable
+    other = bars((0, 10, 12, 9, 11, 1), (MINUTE, 11, 13, 10, 12, 1))  # equal, not the same
+    c = ReplayFeed(other, symbol="BTC/USDT", start_at_ms=0)
+    assert c._vt is not a._vt and c._vt.tolist() == a._vt.tolist()
