@@ -308,10 +308,14 @@ def test_a_quote_is_the_price_of_the_path_at_that_moment(
     st.lists(
         st.tuples(
             st.integers(0, 3),  # bars skipped before this one (a gap)
-            st.floats(1, 100), st.floats(1, 100), st.floats(1, 100), st.floats(1, 100),
+            st.floats(1, 100),
+            st.floats(1, 100),
+            st.floats(1, 100),
+            st.floats(1, 100),
         ),
-        min_size=1, max_size=40,
-    )  # fmt: skip
+        min_size=1,
+        max_size=40,
+    )
 )
 def test_the_replay_path_is_each_bars_four_corners_and_a_held_close_across_gaps(
     rows: list[tuple[int, float, float, float, float]],
