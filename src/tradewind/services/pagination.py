@@ -59,3 +59,28 @@ def make_page(rows: Sequence[T], limit: int, id_of: Any) -> Page[T]:
     items = list(rows[:limit])
     next_cursor = encode_cursor(id_of(items[-1])) if len(rows) > limit and items else None
     return Page(items=items, next_cursor=next_cursor)
+
+
+def page_by_position(
+    items: list[Any], limit: int, cursor: str | None
+) -> tuple[list[Any], str | None]:
+    """A page of a list kept whole (a backtest's logs, positions, a sweep's table), oldest
+    first, by position: the cursor is the index to go on from."""
+    start = 0
+    if cursor:
+        try:
+            kind, _, index = (
+                base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
+            )
+            start = int(index)
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            kind = ""
+        if kind != "at" or start < 0:
+            raise ValidationFailed(
+                "invalid cursor",
+                details=[{"field": "cursor", "message": "not a cursor from this API"}],
+            )
+    page = items[start : start + limit]
+    end = start + len(page)
+    following = base64.urlsafe_b64encode(f"at:{end}".encode()).decode().rstrip("=")
+    return page, following if end < len(items) else None

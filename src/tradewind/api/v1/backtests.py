@@ -3,8 +3,6 @@ curve, cancel it. The job runs in its own process (``tradewind.backtest.jobs``).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,7 +16,8 @@ from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, Mode
 from tradewind.backtest import jobs
 from tradewind.backtest.request import BacktestRequest
 from tradewind.backtest.runner import TimedSignal
-from tradewind.domain.errors import Conflict, ValidationFailed
+from tradewind.domain.errors import Conflict
+from tradewind.services.pagination import page_by_position
 from tradewind.services.signals import parse_action, parse_decimal, parse_timestamp
 from tradewind.store.tables import BacktestRow, JobColumns
 from tradewind.strategies.base import Signal
@@ -215,30 +214,6 @@ async def backtest_results(
         backtest_id=row.id, summary=summary["summary"], performance=summary["performance"],
         orders=summary["orders"], positions=summary["positions"], run=summary["run"],
     )  # fmt: skip
-
-
-def page_by_position(
-    items: list[Any], limit: int, cursor: str | None
-) -> tuple[list[Any], str | None]:
-    """Oldest first, by position: the cursor is the index to go on from."""
-    start = 0
-    if cursor:
-        try:
-            kind, _, index = (
-                base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
-            )
-            start = int(index)
-        except (ValueError, UnicodeDecodeError, binascii.Error):
-            kind = ""
-        if kind != "at" or start < 0:
-            raise ValidationFailed(
-                "invalid cursor",
-                details=[{"field": "cursor", "message": "not a cursor from this API"}],
-            )
-    page = items[start : start + limit]
-    end = start + len(page)
-    following = base64.urlsafe_b64encode(f"at:{end}".encode()).decode().rstrip("=")
-    return page, following if end < len(items) else None
 
 
 @router.get("/backtests/{backtest_id}/logs", response_model=PageOf[LogLine],

@@ -15,11 +15,11 @@ from tradewind.api.v1.backtests import (
     BacktestCreate,
     JobRead,
     backtest_request,
-    page_by_position,
 )
 from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, PageOf, errors
 from tradewind.backtest import sweeps
 from tradewind.backtest.sweeps import SweepRequest
+from tradewind.services.pagination import page_by_position
 from tradewind.store.tables import SweepRow
 
 router = public_router(tags=["sweeps"])
