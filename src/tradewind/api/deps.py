@@ -103,16 +103,24 @@ async def resolve_principal(
 
 
 def require_scope(
-    needed: Scope, *, allow_keys: bool = True, allow_jwt: bool = True
+    needed: Scope,
+    *,
+    allow_keys: bool = True,
+    allow_jwt: bool = True,
+    token_from: Callable[[Request], Awaitable[str | None]] | None = None,
 ) -> Callable[..., Awaitable[Principal]]:
-    """A dependency that authenticates the caller and checks its scope covers ``needed``."""
+    """A dependency that authenticates the caller and checks its scope covers ``needed``.
+    ``token_from``: where else the token may come from when it gives one (a body field, for
+    senders that cannot set headers); else the Authorization header."""
 
     async def dependency(
         request: Request, runtime: RuntimeDep, session: SessionDep, _doc: BearerDoc
     ) -> Principal:
+        token = await token_from(request) if token_from is not None else None
         principal = await resolve_principal(
-            runtime, session, bearer_token(request), allow_keys=allow_keys, allow_jwt=allow_jwt
-        )
+            runtime, session, token or bearer_token(request), allow_keys=allow_keys,
+            allow_jwt=allow_jwt,
+        )  # fmt: skip
         if not principal.scope.allows(needed):
             raise Forbidden(
                 f"this API key's scope '{principal.scope}' does not allow this; needs '{needed}'"

@@ -10,7 +10,6 @@ their ``raw_api_key`` the one-string form ``tk_live_…``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -18,12 +17,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradewind.api.deps import BearerDoc, RuntimeDep, SessionDep, bearer_token, resolve_principal
+from tradewind.api.deps import RuntimeDep, SessionDep, require_scope
 from tradewind.api.dialects.quantarya.envelope import PREFIX, ok
 from tradewind.api.registry import public_router
 from tradewind.api.v1 import journal as native
 from tradewind.domain.accounts import Scope
-from tradewind.domain.errors import Forbidden
 from tradewind.services import api_keys, journal
 from tradewind.services.api_keys import Principal
 from tradewind.services.pagination import MAX_LIMIT
@@ -33,23 +31,6 @@ router = public_router(prefix=PREFIX, tags=["quantarya"])
 
 KEY_DAYS = 365
 """A TradingView alert keeps its key for long; the longest lifetime Tradewind allows."""
-
-
-def _auth(
-    *, keys: bool, needed: Scope = Scope.READ, body_key: bool = False
-) -> Callable[..., Awaitable[Principal]]:
-    async def dependency(
-        request: Request, runtime: RuntimeDep, session: SessionDep, _doc: BearerDoc
-    ) -> Principal:
-        token = await _body_key(request) if body_key else None
-        principal = await resolve_principal(
-            runtime, session, token or bearer_token(request), allow_keys=keys, allow_jwt=True
-        )
-        if not principal.scope.allows(needed):
-            raise Forbidden(f"this API key's scope '{principal.scope}' does not allow this")
-        return principal
-
-    return dependency
 
 
 async def _body_key(request: Request) -> str | None:
@@ -67,10 +48,10 @@ async def _body_key(request: Request) -> str | None:
     return None
 
 
-UserJwt = Annotated[Principal, Depends(_auth(keys=False))]
-KeyOrJwtRead = Annotated[Principal, Depends(_auth(keys=True))]
-KeyOrJwtWrite = Annotated[Principal, Depends(_auth(keys=True, needed=Scope.TRADE))]
-KeyOrJwtPost = Annotated[Principal, Depends(_auth(keys=True, needed=Scope.TRADE, body_key=True))]
+UserJwt = Annotated[Principal, Depends(require_scope(Scope.READ, allow_keys=False))]
+KeyOrJwtRead = Annotated[Principal, Depends(require_scope(Scope.READ))]
+KeyOrJwtWrite = Annotated[Principal, Depends(require_scope(Scope.TRADE))]
+KeyOrJwtPost = Annotated[Principal, Depends(require_scope(Scope.TRADE, token_from=_body_key))]
 
 
 class _In(BaseModel):
