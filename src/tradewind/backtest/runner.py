@@ -314,28 +314,24 @@ class _Run:
         # the first level it meets is the nearest below or the nearest above it now: only
         # those two are searched for.
         price = self.venue.mark(self.spec.symbol)
-        under: Decimal | None = None
-        over: Decimal | None = None
+        watched: list[Decimal | None] = []
         for order in self.venue.engine.open_orders(self.account):
             if order.trailing is not None:
                 return i  # its stop follows the price: walked bar by bar
             if order.type is OrderType.MARKET:
                 return i
-            for level in (order.price, order.stop_price):
-                if level is None:
-                    continue
-                if price is None or level <= price:
-                    under = level if under is None or level > under else under
-                if price is None or level >= price:
-                    over = level if over is None or level < over else over
+            watched += (order.price, order.stop_price)
         for position in self.venue.ledger.positions(self.account):
-            for level in (position.liquidation_price, position.stop_loss, position.take_profit):
-                if level is None:
-                    continue
-                if price is None or level <= price:
-                    under = level if under is None or level > under else under
-                if price is None or level >= price:
-                    over = level if over is None or level < over else over
+            watched += (position.liquidation_price, position.stop_loss, position.take_profit)
+        under: Decimal | None = None
+        over: Decimal | None = None
+        for level in watched:
+            if level is None:
+                continue
+            if price is None or level <= price:
+                under = level if under is None or level > under else under
+            if price is None or level >= price:
+                over = level if over is None or level < over else over
         levels = [float(x) for x in (under, over) if x is not None]
         below = above = None
         at_ms = None
