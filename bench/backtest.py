@@ -11,8 +11,7 @@ Cases:
       rules apply (the paper catalog has no FIL); 1st to 99th percentile, 20,000 USDT;
       skipped with a message when the file is absent;
   (c) an SMA(20)/SMA(50) long-only crossover (0.05 BTC a trade, at the signal bar's close) on
-      the generated candles: Tradewind has no such bot, so its row says "not available" and
-      the other frameworks are still measured;
+      the generated candles: Tradewind's ``sma_cross`` bot on 1m bars;
   (d) a spot DCA bot (``dca_spot``) with 8 safety orders on the generated candles: base and
       safety orders of 100 USDT, deviation 0.8 %, step scale 1.2, volume scale 1.4, take
       profit 1 %, no cooldown.
@@ -1356,6 +1355,12 @@ def sma_case(ctx: Context, candles: Candles) -> CaseReport:
     half = int(inst.half_spread / inst.tick_size)
     report = CaseReport("c", f"SMA({SMA_FAST})/SMA({SMA_SLOW}) long-only crossover, {n:,} generated one-minute candles",
                         target=SMA_TARGET)  # fmt: skip
+    console.print("(c) Tradewind ...")
+    settings = {"symbol": SYMBOL, "fastPeriod": SMA_FAST, "slowPeriod": SMA_SLOW, "timeframe": "1m",
+                "orderSize": str(SMA_LOTS * inst.amount_step), "sizeAsset": "Base"}  # fmt: skip
+    balance = 100_000
+    tw = tradewind_budgeted("sma_cross", settings, candles, {"USDT": Decimal(balance)},
+                            ctx.args.tradewind_max_seconds)  # fmt: skip
     console.print("(c) numba loop ...")
     k = ctx.kernels
     first_s, _ = timed(lambda: numba_sma(k, bars, half))
@@ -1386,10 +1391,22 @@ def sma_case(ctx: Context, candles: Candles) -> CaseReport:
         if (b, s) in matched
     )  # fmt: skip
     report.lines.append(
-        "Tradewind: not available: no SMA crossover bot in the registry (its scripts: "
-        "spot_grid, futures_grid, dca_spot/futures, rsi_bot, webhook, smart_trade); the target "
-        "cannot be measured"
+        f"Tradewind: the sma_cross bot, SMA({SMA_FAST})/SMA({SMA_SLOW}) on 1m bars, "
+        f"{SMA_LOTS * inst.amount_step} BTC a buy, at market when the bar closes (filled at that "
+        "close -/+ the half spread, as the loop)"
     )
+    tw_fills: Fills | None = None
+    tw_agreement = "not checked"
+    if tw.result is not None:
+        tw_fills = tradewind_fills(tw.result, inst, int(candles.ts[0]))
+        ref_tw = numba_sma(k, Bars.of(candles[: tw.result_candles], inst.tick_size), half)
+        t_same, t_total, t_first = exact_agreement(tw_fills, ref_tw, with_ts=False)
+        tw_agreement = f"= numba loop: {t_same:,} of {t_total:,}"
+        report.lines.append(
+            f"trades agree, Tradewind and the numba loop over the {tw.result_candles:,} candles "
+            f"Tradewind ran: {t_same:,} of {t_total:,} fills (bar, side, price, amount)"
+            + (f"; {t_first}" if t_first else "")
+        )  # fmt: skip
     report.lines.append(
         f"trades agree, vectorbt and the numba loop (exact integer means): {v_same:,} of {v_total:,} "
         f"fills (bar, side, price at close -/+ 0.5, amount)" + (f"; {v_first}" if v_first else "")
@@ -1402,16 +1419,14 @@ def sma_case(ctx: Context, candles: Candles) -> CaseReport:
         "crossover() needs strictly below then strictly above, so a cross through an exact tie of "
         "the two means is missed (the loop and vectorbt take it)"
     )  # fmt: skip
+    tradewind_rows(report, tw, n, ctx.args.tradewind_max_seconds,
+                   None if tw_fills is None else len(tw_fills), tw_agreement)  # fmt: skip
     report.rows += [
-        Row("Tradewind", None, None, None, "not available: no SMA crossover bot in the registry",
-            ratio_base=False),
         Row("numba loop, first call (JIT)", n, first_s, len(ref), "", ratio_base=False),
-        Row("numba loop, warm (best of 3)", n, warm_s, len(ref), "reference (exact means)", ratio_base=False),
+        Row("numba loop, warm (best of 3)", n, warm_s, len(ref), "reference (exact means)"),
         Row("vectorbt, first call (JIT)", n, v_first_s, len(vo.fills), "", ratio_base=False),
-        Row("vectorbt, warm (best of 3)", n, v_warm_s, len(vo.fills), f"= numba: {v_same:,} of {v_total:,}",
-            ratio_base=False),
-        Row("backtesting.py", n, bt_s, len(bt_fills), f"{b_same:,} of {len(bt_bars):,} same bar",
-            ratio_base=False),
+        Row("vectorbt, warm (best of 3)", n, v_warm_s, len(vo.fills), f"= numba: {v_same:,} of {v_total:,}"),
+        Row("backtesting.py", n, bt_s, len(bt_fills), f"{b_same:,} of {len(bt_bars):,} same bar"),
     ]  # fmt: skip
     return report
 

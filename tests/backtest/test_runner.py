@@ -57,6 +57,11 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[int, int], int]] = {
         "cooldown": 3600,
     }, (11590, 12100), 0),
     "rsi": ("rsi_bot", {"symbol": SPOT, "orderSize": 500}, (12100, 12500), 100),
+    "sma cross": ("sma_cross", {"symbol": SPOT, "orderSize": 500, "fastPeriod": 10,
+                                "slowPeriod": 30}, (12100, 12400), 100),
+    "sma cross, bracket": ("sma_cross", {"symbol": SPOT, "orderSize": 500, "fastPeriod": 10,
+                                         "slowPeriod": 30, "stopLoss": 2, "takeProfit": 3},
+                           (12100, 12700), 100),
     "smart trade": ("smart_trade", {
         "symbol": SPOT, "amount": 1000,
         "entries": [{"price": 6300, "share": 60}, {"price": 6220, "share": 40}],
@@ -88,7 +93,7 @@ def fills_of(result: BacktestResult) -> list[tuple[Side, D, D]]:
     return [(f.side, f.amount, f.price) for f in result.fills]
 
 
-@pytest.mark.parametrize("case", ["spot grid", "futures grid", "rsi", "smart trade"])
+@pytest.mark.parametrize("case", ["spot grid", "futures grid", "rsi", "sma cross", "smart trade"])
 async def test_each_bot_type_trades_as_the_strategy_tests_driver_does(
     btc_1h: Candles, case: str
 ) -> None:
@@ -130,7 +135,9 @@ async def test_a_spot_grid_in_a_ranging_week_matches_the_hand_count(btc_1h: Cand
     assert sum((t.profit for t in level_trips), D(0)) == count.profit  # maker fees both ways
 
 
-@pytest.mark.parametrize("case", ["spot grid", "futures grid", "spot dca"])
+@pytest.mark.parametrize(
+    "case", ["spot grid", "futures grid", "spot dca", "sma cross", "sma cross, bracket"]
+)
 async def test_jumping_the_quiet_bars_changes_nothing(btc_1h: Candles, case: str) -> None:
     script, settings, window, history = CASES[case]
     jumped = await run_backtest(spec(btc_1h, script, settings, window, history))

@@ -57,6 +57,7 @@ from tradewind.store.db import NullStore
 from tradewind.strategies.base import Signal
 from tradewind.strategies.commands import parse_client_order_id
 from tradewind.strategies.registry import get_script
+from tradewind.strategies.wake import IndicatorWake, SmaSignWake
 from tradewind.venues.paper.catalog import DEFAULT_LEVERAGE, paper_instruments
 from tradewind.venues.paper.venue import PaperVenue, ms_to_dt
 
@@ -194,6 +195,8 @@ class _Run:
         self.event_bars = 0
         self.margin = float(2 * instrument.half_spread + instrument.tick_size)
         self.jumps = True
+        self._tick_sums: dict[Decimal, np.ndarray[Any, Any]] = {}
+        """Cumulative sums of the closes in ticks (with a leading 0), per tick size."""
 
     # ---- what the venue and the engine report ------------------------------------------
 
@@ -249,6 +252,7 @@ class _Run:
                 quiet += const
                 if j >= len(self.ts):
                     break
+                self.engine.skip_bars(spec.symbol, int(self.ts[j]))
                 self.clock.set(ms_to_dt(int(self.ts[j])))
                 self.venue.jump(int(self.ts[j]))
                 i = j
@@ -308,8 +312,21 @@ class _Run:
         runner = self.engine.runner(BOT_ID)
         if runner is not None and runner.queue:
             return i
+        bar_due = len(self.ts)
         if runner is not None and runner.strategy.timeframe is not None and self._active():
-            return i  # a strategy on bars sees every bar close (as it does live)
+            # A strategy on bars sees every bar close (as it does live), unless its wake says
+            # which bar it waits for in a form searched here; the bars before it reach it
+            # through catch_up (BotEngine.skip_bars).
+            indicator = runner.wake.indicator
+            if (
+                runner.wake.every_bar
+                or not isinstance(indicator, SmaSignWake)
+                or Timeframe(indicator.interval) != self.spec.timeframe
+            ):
+                return i
+            bar_due = self._sma_sign_change(i, indicator)
+            if bar_due <= i:
+                return i
         # The price moves continuously (a gap counts as a move from the previous close), so
         # the first level it meets is the nearest below or the nearest above it now: only
         # those two are searched for.
@@ -337,7 +354,7 @@ class _Run:
         at_ms = None
         if runner is not None and self._active():
             wake = runner.wake
-            if wake.every_bar or wake.indicator is not None:
+            if wake.every_bar or isinstance(wake.indicator, IndicatorWake):
                 return i
             below = None if wake.below is None else float(wake.below)
             above = None if wake.above is None else float(wake.above)
@@ -346,13 +363,37 @@ class _Run:
             due = self.signals[self.next_signal].ts_ms
             at_ms = due if at_ms is None else min(at_ms, due)
         xs = np.array(sorted(levels), dtype=np.float64)
-        n = len(self.ts)
+        n = bar_due
         start, width = i, _FIRST_WINDOW
         while start < n:
             stop = min(n, start + width)
             hit = self._first_due(start, stop, xs, below, above, at_ms)
             if hit is not None:
                 return hit
+            start, width = stop, min(width * 2, _LAST_WINDOW)
+        return n
+
+    def _sma_sign_change(self, i: int, w: SmaSignWake) -> int:
+        """The first bar at or after ``i`` whose close leaves the sign of fast SMA - slow SMA
+        (closes in ticks, compared as the strategy does: ``sum_fast * slow - sum_slow *
+        fast``) other than ``w.sign``; ``i`` when the averages are not defined there yet."""
+        if i + 1 < w.slow:
+            return i
+        sums = self._tick_sums.get(w.tick)
+        if sums is None:
+            ticks = np.rint(self.close / float(w.tick)).astype(np.int64)
+            sums = self._tick_sums[w.tick] = np.concatenate(([0], np.cumsum(ticks)))
+        n = len(self.ts)
+        start, width = i, _FIRST_WINDOW
+        while start < n:
+            stop = min(n, start + width)
+            top = sums[start + 1 : stop + 1]
+            fast = top - sums[start + 1 - w.fast : stop + 1 - w.fast]
+            slow = top - sums[start + 1 - w.slow : stop + 1 - w.slow]
+            diff = np.sign(fast * w.slow - slow * w.fast)
+            changed = diff != w.sign
+            if changed.any():
+                return start + int(np.argmax(changed))
             start, width = stop, min(width * 2, _LAST_WINDOW)
         return n
 

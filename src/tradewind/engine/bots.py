@@ -1025,6 +1025,33 @@ class BotEngine:
         for timeframe, runners in timeframes.items():
             self._close_bars(symbol, timeframe, now, runners)
 
+    def skip_bars(self, symbol: str, until_ms: int) -> None:
+        """For a backtester jumping to ``until_ms`` over bars in which it has made sure no bot
+        on ``symbol`` acts (``Wake``): each bot on bars takes those bars' closes with
+        ``catch_up`` instead of an ``on_bar`` each, so its indicators stay exact."""
+        timeframes: dict[str, list[Runner]] = {}
+        for bot_id in self._watching.get(symbol, ()):
+            r = self._runners[bot_id]
+            if r.strategy.timeframe is not None:
+                timeframes.setdefault(r.strategy.timeframe, []).append(r)
+        feed = self.venue.feeds.get(symbol)
+        for timeframe, runners in timeframes.items():
+            tf = Timeframe(timeframe)
+            current = tf.floor(until_ms)
+            key = (symbol, timeframe)
+            opened = self._bar_starts.get(key)
+            if opened is None:  # no tick since the bots started: their history ends here
+                opened = tf.floor(self.venue.now_ms())
+            if feed is None or current <= opened:
+                continue
+            self._bar_starts[key] = current
+            bars = resample(feed.candles_between(opened, current), tf)
+            whole = bars.ts + tf.ms <= current
+            closes = bars.close[whole].tolist()
+            for r in runners:
+                r.strategy.catch_up(closes)
+                r.dirty = True
+
     def _close_bars(self, symbol: str, timeframe: str, now: int, runners: list[Runner]) -> None:
         tf = Timeframe(timeframe)
         current = tf.floor(now)

@@ -39,7 +39,8 @@ Waking (``wake(ctx)``). Fills and signals always reach the strategy. ``wake`` sa
 would make it act, so a backtester may skip everything else: a price level ``below``
 (last <= below) or ``above`` (last >= above) and a time ``at_ms``, all answered with
 ``on_timer``; an ``indicator`` threshold, answered with ``on_bar`` on the first closed bar
-whose value is at or beyond it; or ``every_bar``. The engine asks again after every event. A
+whose value is at or beyond it (``IndicatorWake``), or on the first closed bar after which the
+sign of fast SMA - slow SMA changes (``SmaSignWake``); or ``every_bar``. The engine asks again after every event. A
 wake is a promise that nothing happens sooner; waking early is harmless (the strategy returns
 nothing); a condition that still holds after ``on_timer`` is due again at the next point of
 the path (never twice at the same one). A backtester that skips bars passes their closes to

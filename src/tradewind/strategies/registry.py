@@ -26,6 +26,7 @@ from tradewind.strategies.schema import (
     haas_settings,
     parse_settings,
 )
+from tradewind.strategies.sma_cross import SmaCrossBot, SmaCrossSettings
 from tradewind.strategies.smart_trade import SmartTrade, SmartTradeSettings
 from tradewind.strategies.webhook import WebhookBot, WebhookSettings
 
@@ -120,6 +121,12 @@ _SCRIPTS = (
         RsiSettings, RsiBot,
     ),
     Script(
+        "sma_cross", "SMA Crossover Bot",
+        "Buy when a fast moving average crosses up through a slow one, sell when it crosses "
+        "back down.",
+        SmaCrossSettings, SmaCrossBot,
+    ),
+    Script(
         "webhook", "Webhook Bot",
         "Executed trades based on signals provided by external parties.",
         WebhookSettings, WebhookBot,
@@ -155,6 +162,7 @@ TRYNQUANT_ALIASES: Mapping[str, str] = MappingProxyType(
         "dca_spot": "spot_dollar_cost_averaging",
         "dca_futures": "futures_dollar_cost_averaging",
         "rsi_bot": "rsi_bot",
+        "sma_bot": "sma_cross",
         "webhook_bot": "webhook",
         "signal_bot": "webhook",
     }

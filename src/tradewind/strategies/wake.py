@@ -27,6 +27,20 @@ class IndicatorWake:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SmaSignWake:
+    """Wake on the first closed bar of ``interval`` after which the sign of fast SMA - slow SMA
+    (of ``fast`` and ``slow`` closes counted in ticks of ``tick``) differs from ``sign``:
+    until then each bar only moves the averages (``catch_up``), which is what lets a
+    backtester find that bar in one vectorised search."""
+
+    fast: int
+    slow: int
+    interval: str
+    tick: Decimal
+    sign: int
+
+
 Point = tuple[int, Decimal]
 
 
@@ -38,7 +52,7 @@ class Wake:
     below: Decimal | None = None
     above: Decimal | None = None
     at_ms: int | None = None
-    indicator: IndicatorWake | None = None
+    indicator: IndicatorWake | SmaSignWake | None = None
     every_bar: bool = False
 
     def is_due(self, price: Decimal, now_ms: int) -> bool:
