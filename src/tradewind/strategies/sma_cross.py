@@ -160,8 +160,18 @@ class SmaCrossBot(Strategy[SmaCrossSettings, SmaCrossState]):
         return self._exit(ctx) if close_positions and self._holding() else []
 
     def catch_up(self, closes: Sequence[float]) -> None:
-        for close in closes:
-            self._take(float(close))
+        """Bars the bot was not woken for: only the last ``slowPeriod`` closes stay, and the
+        sign is the one after the last of them (O(slowPeriod), however many bars)."""
+        slow = self.settings.slow_period
+        if len(closes) <= slow:
+            for close in closes:
+                self._take(float(close))
+            return
+        tick = self.state.tick
+        if tick is None:
+            raise RuntimeError("closes before the bot started: its instrument's tick is unknown")
+        self.state.closes = [round(float(c) / float(tick)) for c in closes[-slow - 1 : -1]]
+        self._take(float(closes[-1]))
 
     def wake(self, ctx: Context) -> Wake:
         s, state = self.settings, self.state
