@@ -23,6 +23,7 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from tests.exchange_stub import StubClients
 from tradewind.api.app import create_app
 from tradewind.api.runtime import Runtime
 from tradewind.domain.clock import ManualClock
@@ -172,9 +173,18 @@ class Harness:
 
 
 @pytest.fixture
-async def tw(settings: Settings, clock: ManualClock) -> AsyncIterator[Harness]:
+def exchange_clients() -> StubClients:
+    """The app's CCXT clients, every URL pointed at an address where nothing listens: no test
+    reaches a real exchange. Override in a module to point them at a stub."""
+    return StubClients()
+
+
+@pytest.fixture
+async def tw(
+    settings: Settings, clock: ManualClock, exchange_clients: StubClients
+) -> AsyncIterator[Harness]:
     """The real app (lifespan run, store migrated) behind an HTTP client."""
-    app = create_app(settings, clock=clock)
+    app = create_app(settings, clock=clock, exchange_clients=exchange_clients)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
         async with httpx.AsyncClient(

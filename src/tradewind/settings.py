@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, computed_field
+from pydantic import Field, SecretStr, computed_field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     platform_ips: list[str] = Field(
         default_factory=list,
         description="Static egress IPs users may whitelist on their exchange keys (JSON list in the env var).",
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s) encrypting exchange credentials at rest, comma-separated: the "
+        "first encrypts, every one decrypts (rotation). A master.key file in data_dir when unset.",
+    )
+    markets_refresh_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How old an exchange's cached markets may get before a reload.",
     )
     signal_dedup_seconds: float = Field(
         default=60.0,

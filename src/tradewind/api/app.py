@@ -42,6 +42,7 @@ from tradewind.api.v1 import (
     users,
 )
 from tradewind.api.v1 import backtests as backtests_api
+from tradewind.api.v1 import exchanges as exchanges_api
 from tradewind.api.v1 import sweeps as sweeps_api
 from tradewind.backtest.jobs import BacktestJobs
 from tradewind.diagnostics import install_stack_dumps
@@ -51,7 +52,10 @@ from tradewind.engine.bus import EventBus
 from tradewind.logs import configure_logging, get_logger
 from tradewind.marketdata.bundled import bundled_store
 from tradewind.services.api_keys import UsageRecorder
+from tradewind.services.credentials import load_vault
+from tradewind.services.exchange_clients import ClientFactory, ccxt_client
 from tradewind.services.market import MarketData
+from tradewind.services.markets import ExchangeMarkets
 from tradewind.services.security import TokenSigner, load_or_create_secret
 from tradewind.services.trading import Venues
 from tradewind.settings import Settings
@@ -93,10 +97,16 @@ def tune_garbage_collector() -> None:
         gc.set_threshold(50_000, 50, 100)
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    """Build the service. Nothing touches the store until the lifespan starts."""
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    exchange_clients: ClientFactory | None = None,
+) -> FastAPI:
+    """Build the service. Nothing touches the store until the lifespan starts.
+    ``exchange_clients`` makes the CCXT clients (tests point them at a fake exchange)."""
     settings = settings or Settings()
     clock = clock or SystemClock()
+    clients = exchange_clients or ccxt_client
     configure_logging(settings.log_level, json=settings.log_json)
     burst = settings.rate_limit_burst_seconds
     key_limits = TokenBuckets(settings.rate_limit_per_key, settings.rate_limit_per_key * burst)
@@ -108,6 +118,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         engine = create_engine(settings.effective_database_url)
         await upgrade(engine)
         secret = settings.jwt_secret or load_or_create_secret(settings.data_dir / "jwt.key")
+        master_key = settings.master_key.get_secret_value() if settings.master_key else None
+        vault = load_vault(master_key, settings.data_dir)  # first: a bad key stops the start
         sessions = session_factory(engine)
         store = StoreRunner(engine)
         bus = EventBus()
@@ -141,6 +153,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             sweep_workers=settings.sweep_workers, max_combinations=settings.sweep_max_combinations,
         )  # fmt: skip
         interrupted = await backtests.recover()
+        exchange_markets = ExchangeMarkets(
+            store=store, clock=clock, clients=clients, refresh_seconds=settings.markets_refresh_seconds,
+            local={"paper": lambda: paper.instruments.values()},
+        )  # fmt: skip
         app.state.runtime = Runtime(
             settings=settings,
             clock=clock,
@@ -159,6 +175,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             store=store,
             bots=bots,
             backtests=backtests,
+            vault=vault,
+            exchange_clients=clients,
+            exchange_markets=exchange_markets,
         )
         log.info(
             "tradewind started", store=engine.dialect.name, data_dir=str(settings.data_dir),
@@ -213,6 +232,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(channels.trades_router, prefix="/api/v1")
     app.include_router(anny_routes.router)
     app.include_router(journal.router, prefix="/api/v1")
+    app.include_router(exchanges_api.router, prefix="/api/v1")
     app.include_router(quantarya_routes.router)
     app.include_router(ws.router)
     return app

@@ -12,7 +12,10 @@ from tradewind.domain.clock import Clock
 from tradewind.engine.bots import BotEngine
 from tradewind.engine.bus import EventBus
 from tradewind.services.api_keys import UsageRecorder
+from tradewind.services.credentials import Vault
+from tradewind.services.exchange_clients import ClientFactory
 from tradewind.services.market import MarketData
+from tradewind.services.markets import ExchangeMarkets
 from tradewind.services.security import TokenSigner
 from tradewind.services.trading import Venues
 from tradewind.settings import Settings
@@ -36,3 +39,6 @@ class Runtime:
     store: StoreRunner
     bots: BotEngine
     backtests: BacktestJobs
+    vault: Vault
+    exchange_clients: ClientFactory
+    exchange_markets: ExchangeMarkets

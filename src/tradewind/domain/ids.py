@@ -16,6 +16,7 @@ from typing import NewType
 UserId = NewType("UserId", str)
 ApiKeyId = NewType("ApiKeyId", str)
 RequestId = NewType("RequestId", str)
+ExchangeAccountId = NewType("ExchangeAccountId", str)
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _RANDOM_BITS = 80
@@ -65,3 +66,4 @@ def has_prefix(value: str, prefix: str) -> bool:
 PREFIX_USER = "usr"
 PREFIX_API_KEY = "key"
 PREFIX_REQUEST = "req"
+PREFIX_EXCHANGE_ACCOUNT = "xac"

@@ -578,3 +578,39 @@ class JournalBotLinkRow(Base):
         ID, ForeignKey("journal_strategies.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ExchangeAccountRow(Base):
+    """A user's API credentials on an exchange. Only ciphertext (Fernet, under the master key
+    kept outside the store) and a masked hint of the API key are stored."""
+
+    __tablename__ = "exchange_accounts"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    exchange: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(100))
+    api_key_enc: Mapped[str] = mapped_column(Text)
+    api_key_hint: Mapped[str] = mapped_column(String(16))
+    secret_enc: Mapped[str] = mapped_column(Text)
+    passphrase_enc: Mapped[str | None] = mapped_column(Text)
+    testnet: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    """The last check's outcome: verified, unverified (not reached) or rejected"""
+    validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the exchange last accepted the credentials"""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_exchange_accounts_user_id_id", "user_id", "id"),)
+
+
+class ExchangeMarketsRow(Base):
+    """The last markets loaded from an exchange (normalised, as JSON), served while it is
+    fresh and, with its age, while the exchange cannot be reached."""
+
+    __tablename__ = "exchange_markets"
+
+    exchange: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    markets: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

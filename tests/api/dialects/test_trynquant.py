@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from tests.conftest import Harness
+from tests.exchange_stub import UNREACHABLE, BinanceStub, StubClients
 from tests.helpers import PASSWORD, register
 
 BASE = "/compat/trynquant/api/v1"
@@ -55,7 +58,9 @@ class TestExchanges:
             "manage_url",
         }
         assert all(set(e) == fields for e in r.json())
-        assert "paper" in {e["id"] for e in r.json()}
+        by_id = {e["id"]: e for e in r.json()}
+        assert {"paper", "binance", "bybit", "okx"} <= set(by_id)
+        assert (by_id["okx"]["requires_passphrase"], by_id["okx"]["tier"]) == (True, 1)
 
     async def test_pairs(self, tw: Harness) -> None:
         body = (await tw.client.get(f"{BASE}/exchanges/paper/pairs/")).json()
@@ -63,6 +68,28 @@ class TestExchanges:
         assert "BTC/USDT" in body["pairs"]
         r = await tw.client.get(f"{BASE}/exchanges/nowhere/pairs")
         assert r.status_code == 404
+
+
+class TestLivePairs:
+    @pytest.fixture
+    async def stub(self) -> AsyncIterator[BinanceStub]:
+        async with BinanceStub().serving() as served:
+            yield served
+
+    @pytest.fixture
+    def exchange_clients(self, stub: BinanceStub) -> StubClients:
+        return StubClients(stub.url)
+
+    async def test_an_exchanges_pairs_from_the_markets_cache(self, tw: Harness) -> None:
+        r = await tw.client.get(f"{BASE}/exchanges/binance/pairs/")
+        assert r.status_code == 200
+        assert r.json() == {"exchange": "binance", "pairs": ["BTC/USDT", "ETH/USDT"], "count": 2}
+
+    async def test_unreachable_with_nothing_cached_is_503(self, tw: Harness) -> None:
+        tw.runtime.exchange_clients.url = UNREACHABLE  # type: ignore[attr-defined]
+        r = await tw.client.get(f"{BASE}/exchanges/okx/pairs/")
+        assert r.status_code == 503 and r.json()["code"] == "venue_unavailable"
+        assert "okx cannot be reached" in r.json()["error"]
 
 
 @pytest.mark.parametrize("settings_overrides", [{"platform_ips": ["203.0.113.10", "203.0.113.11"]}])

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Depends, Query
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from tradewind.api.deps import RuntimeDep, SessionDep, require_scope
+from tradewind.api.dialects.haas import exchanges as views
 from tradewind.api.dialects.haas.envelope import ok
 from tradewind.api.registry import public_router
 from tradewind.domain.accounts import Role, Scope
 from tradewind.domain.bots import BotStatus
 from tradewind.domain.errors import Forbidden, ValidationFailed
 from tradewind.domain.instruments import Instrument, InstrumentKind
-from tradewind.services import accounts, bots, trading
+from tradewind.services import accounts, bots, exchange_accounts, exchanges, trading
 from tradewind.services.api_keys import Principal
+from tradewind.services.credentials import Credentials
+from tradewind.services.exchange_accounts import NewExchangeAccount
 from tradewind.services.pagination import decode_cursor
 from tradewind.store.tables import UserRow
 
@@ -74,11 +77,13 @@ class UserRef(Body):
 
 class UserCreate(Body):
     exchange_id: str = Field(alias="exchangeId", min_length=1)
-    public_key: str = Field(
+    public_key: SecretStr = Field(
         alias="publicKey", min_length=1, description='"sim" makes a paper account.'
     )
-    secret_key: str = Field(alias="secretKey", min_length=1)
-    extra_key: str | None = Field(default=None, alias="extraKey")
+    secret_key: SecretStr = Field(alias="secretKey", min_length=1)
+    extra_key: SecretStr | None = Field(
+        default=None, alias="extraKey", description="The passphrase, where the exchange has one."
+    )
     exchange_user_id: str | None = Field(default=None, alias="exchangeUserId")
 
 
@@ -110,8 +115,10 @@ def market(i: Instrument, now_s: int) -> dict[str, Any]:
 async def _user_view(session: SessionDep, row: UserRow) -> dict[str, Any]:
     counts = await bots.status_counts(session, row.id)
     active = counts.get(BotStatus.ACTIVE.value, 0)
+    exchange = await exchange_accounts.user_exchange(session, row.id)
     return {
-        "userId": row.id, "exchangeId": PAPER_ID, "exchangeUserId": row.exchange_user_id,
+        "userId": row.id, "exchangeId": exchange.upper() if exchange else PAPER_ID,
+        "exchangeUserId": row.exchange_user_id,
         "createdAt": int(row.created_at.timestamp()),
         # started: running now, paused included; active: running and trading
         "botsStarted": active + counts.get(BotStatus.PAUSED.value, 0), "botsActive": active,
@@ -119,14 +126,33 @@ async def _user_view(session: SessionDep, row: UserRow) -> dict[str, Any]:
 
 
 @router.get("/exchanges", summary="Exchanges enabled for the partner")
-async def exchanges(principal: Partner) -> dict[str, Any]:
-    return ok([{"id": PAPER_ID, "name": "Tradewind Paper", "isSpot": True, "isLeverage": True}])
+async def list_exchanges(principal: Partner) -> dict[str, Any]:
+    return ok([e.haas() for e in exchanges.supported()])
 
 
-@router.get("/markets", summary="Every market of the enabled exchanges")
-async def markets(principal: Partner, runtime: RuntimeDep) -> dict[str, Any]:
+@router.get(
+    "/markets",
+    summary="Every market of the enabled exchanges (the paper venue's, and each exchange's "
+    "cached copy); with exchangeId, that exchange's, loaded when none is cached",
+)
+async def markets(
+    principal: Partner,
+    runtime: RuntimeDep,
+    exchange_id: Annotated[str | None, Query(alias="exchangeId")] = None,
+) -> dict[str, Any]:
     now_s = int(runtime.clock.now().timestamp())
-    return ok([market(i, now_s) for i in runtime.venues.paper.instruments.values()])
+    paper = [market(i, now_s) for i in runtime.venues.paper.instruments.values()]
+    if exchange_id is not None:
+        info = exchanges.get(exchange_id)
+        if info.id == exchanges.PAPER_ID:
+            return ok(paper)
+        return ok(views.markets_view(info, await runtime.exchange_markets.get(info.id)))
+    out = paper
+    for info in exchanges.supported():
+        if info.id != exchanges.PAPER_ID:
+            cached = await runtime.exchange_markets.cached(info.id)
+            out += views.markets_view(info, cached) if cached is not None else []
+    return ok(out)
 
 
 @router.post("/users/list", summary="The partner's users, paginated (limit, nextPageId)")
@@ -152,16 +178,31 @@ async def get_user(body: UserRef, principal: Partner, session: SessionDep) -> di
 async def create_user(
     body: UserCreate, principal: Partner, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    if body.public_key != SIM_KEY:
-        raise ValidationFailed(
-            "live exchange credentials arrive with the live-exchange release; use publicKey sim for paper",
-            details=[{"field": "publicKey", "message": 'only "sim" (paper) for now'}],
+    """``sim``: a paper account. Real keys take the native exchange-account path: checked
+    against the exchange first (refused keys make no user), stored encrypted."""
+    if body.public_key.get_secret_value() == SIM_KEY:
+        row = await accounts.create_managed_user(
+            session, runtime.clock, principal.user_id, exchange_user_id=body.exchange_user_id
         )
+        await session.commit()  # durable before the venue's own transaction opens the account
+        await trading.default_account(session, runtime.venues, row.id)  # as a sign-up's
+        return ok(row.id)
+    credentials = Credentials(
+        api_key=body.public_key.get_secret_value(),
+        secret=body.secret_key.get_secret_value(),
+        passphrase=body.extra_key.get_secret_value() if body.extra_key else None,
+    )
+    new = NewExchangeAccount(exchange=body.exchange_id, credentials=credentials)
+    info, credentials = exchange_accounts.validate(new, views.FIELDS)
+    result = await exchange_accounts.check(
+        runtime.exchange_clients, info, credentials, views.FIELDS
+    )
     row = await accounts.create_managed_user(
         session, runtime.clock, principal.user_id, exchange_user_id=body.exchange_user_id
     )
-    await session.commit()  # durable before the venue's own transaction opens the account
-    await trading.default_account(session, runtime.venues, row.id)  # the same rule as a sign-up's
+    await exchange_accounts.add(
+        session, runtime.vault, runtime.clock, row.id, info, credentials, result
+    )
     return ok(row.id)
 
 

@@ -15,7 +15,6 @@ from tradewind.api.dialects.trynquant import bots, signals
 from tradewind.api.dialects.trynquant.paths import PREFIX, both
 from tradewind.api.registry import public_router
 from tradewind.domain.accounts import Scope
-from tradewind.domain.errors import NotFound
 from tradewind.services import api_keys, exchanges
 
 router = public_router(prefix=PREFIX, tags=["dialect: trynquant"])
@@ -49,19 +48,20 @@ async def create_platform_key(
     )  # fmt: skip
 
 
-async def supported_exchanges(runtime: RuntimeDep) -> list[dict[str, Any]]:
-    return [e.trynquant() for e in exchanges.supported(runtime.venues)]
+async def supported_exchanges() -> list[dict[str, Any]]:
+    return [e.trynquant() for e in exchanges.supported()]
 
 
 async def exchange_pairs(exchange: str, runtime: RuntimeDep) -> dict[str, Any]:
-    known = {e.id for e in exchanges.supported(runtime.venues)}
-    if exchange not in known:
-        raise NotFound(f"exchange {exchange} is not supported")
-    pairs = exchanges.pairs(runtime.venues, exchange)
-    return {"exchange": exchange, "pairs": pairs, "count": len(pairs)}
+    """The exchange's active markets from the markets cache (refreshed when old; the cached
+    copy while the exchange cannot be reached; 503 with none)."""
+    snapshot = await runtime.exchange_markets.get(exchange)
+    pairs = snapshot.symbols
+    return {"exchange": snapshot.exchange, "pairs": pairs, "count": len(pairs)}
 
 
 async def platform_ips(runtime: RuntimeDep) -> dict[str, list[str]]:
+    # the one setting GET /api/v1/platform-ips reads too
     return {"ips": list(runtime.settings.platform_ips)}
 
 
