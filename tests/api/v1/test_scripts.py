@@ -17,6 +17,7 @@ async def test_native_lists_every_script_with_its_schema(tw: Harness) -> None:
         "spot_dollar_cost_averaging",
         "futures_dollar_cost_averaging",
         "rsi_bot",
+        "sma_cross",
         "webhook",
         "smart_trade",
     }
