@@ -44,9 +44,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     trust_forwarded_for: bool = False
 
-    price_source: Literal["replay", "manual"] = Field(
+    price_source: Literal["replay", "manual", "live"] = Field(
         default="replay",
-        description="replay: bundled/imported candles played back; manual: prices pushed by tests or scripts.",
+        description="replay: bundled/imported candles played back; manual: prices pushed by tests or scripts; "
+        "live: live_exchange's public prices, through CCXT.",
+    )
+    live_exchange: str = Field(
+        default="binance",
+        description="The exchange (a CCXT id) whose public prices paper accounts trade on when "
+        "price_source is live.",
+    )
+    live_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often live prices are polled where CCXT has no websocket for the exchange; "
+        "after a failure the wait doubles with each one, up to a minute.",
     )
     replay_bar_seconds: float = Field(
         default=60.0, gt=0, description="Wall-clock seconds one replayed bar lasts."
@@ -88,6 +100,12 @@ class Settings(BaseSettings):
         "places (one commit, nothing pending). Off: operations are written as pending, run, then "
         "cleared, as on a venue that cannot share the transaction (the crash tests use it).",
     )
+    exchange_poll_seconds: float = Field(
+        default=2.0, gt=0,
+        description="How often a live exchange (CCXT) is polled: the prices of the symbols with "
+        "bots or open orders (emulated stops trigger, bots waiting on a price wake), then the "
+        "open orders (fills, cancellations).",
+    )  # fmt: skip
     backtest_workers: int = Field(
         default=2, ge=1, le=64,
         description="Backtests run at once, each in its own process (more wait, queued).",

@@ -61,6 +61,7 @@ from tradewind.services.trading import Venues
 from tradewind.settings import Settings
 from tradewind.store.db import StoreRunner, create_engine, session_factory
 from tradewind.store.migrate import upgrade
+from tradewind.venues.ccxt.prices import LivePrices, public_client
 from tradewind.venues.paper.catalog import PAPER_INSTRUMENTS, paper_instruments
 from tradewind.venues.paper.venue import PaperVenue
 
@@ -129,7 +130,18 @@ def create_app(
             replay
             if settings.price_source == "replay"
             else market.manual_feeds(PAPER_INSTRUMENTS, seed=replay)
+            if settings.price_source == "manual"
+            else {}
         )
+        live_prices = None
+        if settings.price_source == "live":  # an exchange's public prices, through CCXT
+            live_feeds = market.live_feeds(PAPER_INSTRUMENTS, exchange=settings.live_exchange)
+            live_prices = LivePrices(
+                (exchange_clients or public_client)(settings.live_exchange), live_feeds,
+                clock=clock, poll_seconds=settings.live_poll_seconds,
+            )  # fmt: skip
+            await live_prices.start()  # waits for the first answer: bots resume with history
+            feeds = {**live_feeds}
         paper = PaperVenue(
             instruments=paper_instruments(),
             feeds=feeds,
@@ -194,6 +206,8 @@ def create_app(
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+            if live_prices is not None:
+                await live_prices.close()
             store.close()
             await engine.dispose()
 

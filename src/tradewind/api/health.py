@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -16,11 +18,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The store is reachable")
+@router.get("/readyz", summary="The store is reachable (and how live prices are doing)")
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     try:
         async with runtime.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as e:
         return JSONResponse({"status": "unavailable", "store": type(e).__name__}, status_code=503)
-    return JSONResponse({"status": "ready", "store": runtime.engine.dialect.name})
+    body: dict[str, object] = {"status": "ready", "store": runtime.engine.dialect.name}
+    if live := runtime.market.live_status():  # served, with their age, even when stale
+        body["live_prices"] = [dataclasses.asdict(status) for status in live]
+    return JSONResponse(body)

@@ -92,7 +92,18 @@ class Liquidated:
     position: Position
 
 
+@dataclass(frozen=True, slots=True)
+class OrderReconciled:
+    """A live venue found the exchange's record of an order different from its own (after a
+    restart or a reconnect) and took the exchange's; ``note`` says what differed. Any fills
+    found come as their own ``OrderFilled``."""
+
+    order: Order
+    note: str
+
+
 Event = (
     OrderAccepted | OrderTriggered | OrderFilled | OrderCancelled | OrderRejected | OrderAmended
     | PositionOpened | PositionChanged | PositionClosed | BalanceChanged | MarginCall | StopOut | Liquidated
+    | OrderReconciled
 )  # fmt: skip

@@ -53,6 +53,7 @@ from tradewind.domain.orders import (
     Liquidity,
     Order,
     OrderId,
+    OrderType,
     PositionId,
     Side,
 )
@@ -68,6 +69,7 @@ from tradewind.store.tables import (
     OrderRow,
     SignalDeliveryRow,
     SignalRow,
+    TradingAccountRow,
 )
 from tradewind.strategies.accounting import Inventory, shown
 from tradewind.strategies.base import (
@@ -93,14 +95,14 @@ from tradewind.strategies.base import (
     parse_client_order_id,
 )
 from tradewind.strategies.registry import get_script
-from tradewind.venues.paper.venue import (
+from tradewind.venues.base import EngineVenue
+from tradewind.venues.ops import (
     AmendOp,
     CancelOp,
     LeverageOp,
     Op,
     OpResult,
     OrderRequest,
-    PaperVenue,
     PlaceOp,
 )
 
@@ -181,6 +183,15 @@ class ErrorIn:
     reason: str
 
 
+@dataclass(slots=True)
+class NoteIn:
+    """A line for the bot's log from its venue (an emulated stop triggered, a difference
+    reconciliation found); the strategy is not called."""
+
+    message: str
+    severity: Severity = Severity.INFO
+
+
 @dataclass(frozen=True, slots=True)
 class Ran:
     """A venue operation a bot's item led to, and what the venue said."""
@@ -191,10 +202,10 @@ class Ran:
 
 Item = (
     FillIn | TimerIn | BarIn | SignalIn | StartIn | ResumeIn | PauseIn | SettingsIn | StopIn
-    | FinishStopIn | ErrorIn
+    | FinishStopIn | ErrorIn | NoteIn
 )  # fmt: skip
 ControlItem = SignalIn | StartIn | ResumeIn | PauseIn | SettingsIn | StopIn
-CONTROL_WHILE_PAUSED = (ResumeIn, StopIn, FinishStopIn, SettingsIn, ErrorIn, PauseIn)
+CONTROL_WHILE_PAUSED = (ResumeIn, StopIn, FinishStopIn, SettingsIn, ErrorIn, PauseIn, NoteIn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +325,7 @@ class Runner:
         return data
 
 
-def bot_signal(row: SignalRow, venue: PaperVenue) -> Signal:
+def bot_signal(row: SignalRow, venue: EngineVenue) -> Signal:
     """The signal as a bot takes it: the amount in the instrument's unit (a quote amount,
     ``investmentType`` quote, is converted at the signal's or the last price)."""
     amount = row.amount
@@ -333,10 +344,11 @@ def _dt(ms: int) -> datetime:
 
 
 class BotEngine:
-    """Runs every bot of one venue (see the module docstring)."""
+    """Runs every bot of one venue (see the module docstring): the paper venue, or a live one
+    (``EngineVenue``: the engine asks what it needs and never which venue it is)."""
 
     def __init__(
-        self, *, venue: PaperVenue, writer: StoreRunner, join_writes: bool = True,
+        self, *, venue: EngineVenue, writer: StoreRunner, join_writes: bool = True,
         log_sink: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:  # fmt: skip
         self.venue = venue
@@ -444,9 +456,12 @@ class BotEngine:
             dict[str, list[tuple[FillRow, OrderRow]]],
             list[tuple[SignalDeliveryRow, SignalRow]],
         ]:
+            accounts = select(TradingAccountRow.id).where(
+                TradingAccountRow.venue == self.venue.name
+            )
             rows = list(session.scalars(select(BotRow).where(
                 BotRow.status.in_((BotStatus.ACTIVE.value, BotStatus.PAUSED.value)),
-                BotRow.deleted_at.is_(None),
+                BotRow.deleted_at.is_(None), BotRow.account_id.in_(accounts),
             )))  # fmt: skip
             missed: dict[str, list[tuple[FillRow, OrderRow]]] = {}
             for row in rows:
@@ -822,6 +837,9 @@ class BotEngine:
         elif isinstance(item, ErrorIn):
             self._fail(r, item.reason)
             return
+        elif isinstance(item, NoteIn):
+            self._log(r, item.message, item.severity)
+            return
         self._plan(r, commands, now, allow=allow)
         if (
             r.stop_request is not None
@@ -862,6 +880,10 @@ class BotEngine:
             if not allow or r.stop_request is not None:
                 continue
             if isinstance(command, PlaceOrder):
+                emulated = self._emulated(command)
+                if emulated:
+                    self._log(r, f"{emulated} emulated: {self.venue.name} has no native one; "
+                              "Tradewind triggers it from the price it polls", Severity.INFO)  # fmt: skip
                 r.seq += 1
                 r.tags[r.seq] = command.tag
                 group = None if command.oco_group is None else f"{r.id}:{command.oco_group}"
@@ -895,6 +917,24 @@ class BotEngine:
             elif isinstance(command, StopBot):
                 r.stop_request = command
 
+    def _emulated(self, command: PlaceOrder) -> str | None:
+        """What of the order the venue runs itself rather than the exchange (its
+        ``capabilities`` say which; the paper venue runs everything natively)."""
+        caps = self.venue.capabilities
+        if command.trailing is not None and not caps.trailing_stops:
+            return "Trailing stop"
+        if command.type is OrderType.STOP and not caps.stop_orders:
+            return "Stop order"
+        if command.type is OrderType.STOP_LIMIT and not caps.stop_limit_orders:
+            return "Stop-limit order"
+        bracket = command.bracket
+        if bracket is not None and bracket.stop_loss is not None and not caps.stop_orders:
+            return "Stop-loss" + (" (and its take-profit, one cancels the other)"
+                                  if bracket.take_profit is not None and not caps.oco else "")  # fmt: skip
+        if bracket is not None and bracket.take_profit is not None and not caps.oco:
+            return "Take-profit bracket"
+        return None
+
     def _check_result(self, r: Runner, op: Op, result: Any) -> None:
         if result.error is None:
             return
@@ -915,7 +955,7 @@ class BotEngine:
         prefix = f"{r.id}:"
         return [
             o
-            for o in self.venue.engine.open_orders(AccountId(r.account_id), r.symbol)
+            for o in self.venue.working_orders(r.account_id, r.symbol)
             if o.client_order_id is not None and o.client_order_id.startswith(prefix)
         ]
 
@@ -937,18 +977,17 @@ class BotEngine:
         self, r: Runner, now: int | None = None, price: Decimal | None = None,
         closes: tuple[float, ...] = (),
     ) -> Context:  # fmt: skip
-        account = AccountId(r.account_id)
         if price is None:
             price = self.venue.mark(r.symbol)
             if price is None:
                 raise DomainError(f"no price for {r.symbol} yet")
         position = next(
-            (p for p in self.venue.ledger.positions(account) if p.symbol == r.symbol), None
+            (p for p in self.venue.open_positions(r.account_id) if p.symbol == r.symbol), None
         )
         return Context(
             bot_id=r.id, instrument=r.instrument,
             now_ms=self.venue.now_ms() if now is None else now, price=price,
-            balances={a: b.free for a, b in self.venue.ledger.balances(account).items()},
+            balances=self.venue.free_balances(r.account_id),
             position=None if position is None else dataclasses.replace(position),
             open_orders=Deferred(
                 lambda: tuple(OrderView.of(o, self._tag(r, o)) for o in self._open_orders(r))
@@ -986,6 +1025,22 @@ class BotEngine:
                 runner = self._runner_of(event.order)
                 if runner is not None:
                     runner.queue.append(ErrorIn(f"order refused: {event.reason}"))
+                    self._queued(runner)
+            elif isinstance(event, ev.OrderReconciled):
+                runner = self._runner_of(event.order)
+                if runner is not None:
+                    runner.queue.append(NoteIn(event.note, Severity.WARNING))
+                    self._queued(runner)
+            elif isinstance(event, ev.OrderTriggered) and not self.venue.capabilities.stop_orders:
+                runner = self._runner_of(event.order)
+                if runner is not None:
+                    at = (
+                        ""
+                        if event.order.stop_price is None
+                        else f" at {shown(event.order.stop_price)}"
+                    )
+                    runner.queue.append(NoteIn(f"Emulated stop triggered{at}: its order is sent to "
+                                               "the exchange"))  # fmt: skip
                     self._queued(runner)
 
     def _runner_of(self, order: Order) -> Runner | None:
@@ -1060,7 +1115,9 @@ class BotEngine:
         self._bar_starts[key] = current
         if opened is None or current <= opened:
             return
-        feed = self.venue.feeds[symbol]
+        feed = self.venue.feeds.get(symbol)
+        if feed is None:  # a live venue without candles: bots on bars get none (yet)
+            return
         bars = resample(feed.candles_between(opened, current), tf)
         for i in range(len(bars)):
             start = int(bars.ts[i])

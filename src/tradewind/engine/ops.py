@@ -15,7 +15,7 @@ from tradewind.domain.orders import (
     Side,
     Trailing,
 )
-from tradewind.venues.paper.venue import AmendOp, CancelOp, LeverageOp, Op, OrderRequest, PlaceOp
+from tradewind.venues.ops import AmendOp, CancelOp, LeverageOp, Op, OrderRequest, PlaceOp
 
 
 def _text(value: Decimal | None) -> str | None:

@@ -11,6 +11,7 @@ from tradewind.domain.errors import NotFound, ValidationFailed
 from tradewind.domain.instruments import Instrument
 from tradewind.marketdata.candles import Candles
 from tradewind.marketdata.feeds import ManualFeed, PriceFeed, ReplayFeed
+from tradewind.marketdata.live import LiveFeed, LiveStatus
 from tradewind.marketdata.resample import resample
 from tradewind.marketdata.store import CandleStore
 from tradewind.marketdata.timeframes import Timeframe
@@ -77,15 +78,36 @@ class MarketData:
             self.feeds[(instrument.venue, instrument.symbol)] = feed
         return feeds
 
+    def live_feeds(
+        self, instruments: Iterable[Instrument], *, exchange: str
+    ) -> dict[str, LiveFeed]:
+        """Feeds of ``exchange``'s prices as they are received (a source pushes them: see
+        ``venues/ccxt/prices.py``); without a price until the exchange gives one."""
+        feeds: dict[str, LiveFeed] = {}
+        for instrument in instruments:
+            feed = LiveFeed(
+                instrument.symbol, exchange=exchange, half_spread=float(instrument.half_spread)
+            )
+            feeds[instrument.symbol] = feed
+            self.feeds[(instrument.venue, instrument.symbol)] = feed
+            self._source_tf[(instrument.venue, instrument.symbol)] = Timeframe.M1
+        return feeds
+
+    def live_status(self) -> list[LiveStatus]:
+        """How each live feed is doing (none unless prices are live)."""
+        now = self.now_ms()
+        return [f.status(now) for f in self.feeds.values() if isinstance(f, LiveFeed)]
+
     def candles(
         self, venue: str, symbol: str, timeframe: str, *, start_ms: int | None = None, end_ms: int | None = None,
         limit: int = 500,
     ) -> Candles:  # fmt: skip
         """Candles of the market the venue trades on: for a replayed paper market, the replay
-        (time-shifted to now) resampled to ``timeframe``; else the stored series."""
+        (time-shifted to now), for a live one the exchange's (seeded, then built from its
+        prices), resampled to ``timeframe``; else the stored series."""
         tf = _timeframe(timeframe)
         feed = self.feeds.get((venue, symbol))
-        if isinstance(feed, ReplayFeed):
+        if isinstance(feed, ReplayFeed | LiveFeed):
             source = self._source_tf[(venue, symbol)]
             if not source.divides(tf):
                 raise ValidationFailed(
@@ -93,6 +115,8 @@ class MarketData:
                     details=[{"field": "timeframe", "message": f"finest available is {source}"}],
                 )
             end = end_ms if end_ms is not None else self.now_ms()
+            if isinstance(feed, LiveFeed):  # live prices have no future
+                end = min(end, self.now_ms())
             start = start_ms if start_ms is not None else end - tf.ms * (limit + 1)
             bars = resample(feed.candles_between(start, end), tf)
             return bars[max(0, len(bars) - limit) :] if start_ms is None else bars[:limit]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -10,9 +11,12 @@ from tradewind.domain.instruments import Instrument
 from tradewind.domain.orders import Order, Position
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tradewind.marketdata.feeds import PriceFeed
     from tradewind.venues.matching import Quote
+    from tradewind.venues.ops import Listener, Op, OpResult, OrderRequest, Placed, PriceListener
     from tradewind.venues.paper.ledger import AccountSummary, Balance
-    from tradewind.venues.paper.venue import OrderRequest, Placed
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +73,57 @@ class Venue(Protocol):
         stop_loss: Decimal | None,
         take_profit: Decimal | None,
     ) -> Position: ...
+
+
+class EngineVenue(Protocol):
+    """What the bot engine uses of a venue, and nothing more: the paper venue and the CCXT venue
+    both offer it (the engine never asks which one it runs on; it asks ``capabilities``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def capabilities(self) -> Capabilities: ...
+    @property
+    def instruments(self) -> Mapping[str, Instrument]: ...
+    @property
+    def feeds(self) -> Mapping[str, PriceFeed]:
+        """Candles of the venue's market (a bot's history and closed bars); may be empty."""
+        ...
+
+    @property
+    def listeners(self) -> list[Listener]:
+        """Told of every committed change (fills, refusals, ...), after the commit."""
+        ...
+
+    @property
+    def price_listeners(self) -> list[PriceListener]:
+        """Told of every symbol's price path as the venue learns it."""
+        ...
+
+    @property
+    def joins_writes(self) -> bool:
+        """``execute`` takes the caller's writes into its own transaction (``also``); when
+        False the engine writes its operations as pending first and clears them after."""
+        ...
+
+    def instrument(self, symbol: str) -> Instrument: ...
+    def mark(self, symbol: str) -> Decimal | None:
+        """The last price seen for ``symbol``, None when there is none yet."""
+        ...
+
+    def now_ms(self) -> int: ...
+    def working_orders(self, account_id: str, symbol: str) -> list[Order]:
+        """The account's open orders in ``symbol``, in arrival order (read, do not change)."""
+        ...
+
+    def free_balances(self, account_id: str) -> dict[str, Decimal]: ...
+    def open_positions(self, account_id: str) -> list[Position]: ...
+    async def execute(
+        self,
+        ops: Sequence[Op],
+        *,
+        also: Callable[[list[OpResult]], Callable[[Session], None]] | None = None,
+    ) -> list[OpResult]:
+        """Run the operations, each succeeding or refused on its own; placements are
+        idempotent on their client order id, cancelling an order no longer open is done."""
+        ...

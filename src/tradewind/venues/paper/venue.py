@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,7 +32,6 @@ from tradewind.domain.orders import (
     PREFIX_ORDER,
     AccountId,
     Bracket,
-    Fill,
     Order,
     OrderId,
     OrderRole,
@@ -40,9 +39,7 @@ from tradewind.domain.orders import (
     Position,
     PositionId,
     PositionMode,
-    Rearm,
     Side,
-    Trailing,
 )
 from tradewind.engine.bus import EventBus
 from tradewind.logs import get_logger
@@ -51,6 +48,16 @@ from tradewind.store.db import BULK, StoreRunner
 from tradewind.store.tables import TradingAccountRow
 from tradewind.venues.base import Capabilities
 from tradewind.venues.matching import MatchingEngine, Quote
+from tradewind.venues.ops import AmendOp as AmendOp
+from tradewind.venues.ops import CancelOp as CancelOp
+from tradewind.venues.ops import LeverageOp as LeverageOp
+from tradewind.venues.ops import Listener as Listener
+from tradewind.venues.ops import Op as Op
+from tradewind.venues.ops import OpResult as OpResult
+from tradewind.venues.ops import OrderRequest as OrderRequest
+from tradewind.venues.ops import Placed as Placed
+from tradewind.venues.ops import PlaceOp as PlaceOp
+from tradewind.venues.ops import PriceListener as PriceListener
 from tradewind.venues.paper import persistence
 from tradewind.venues.paper.ledger import AccountSummary, Balance, PaperLedger
 
@@ -64,85 +71,6 @@ def ms_to_dt(ms: int) -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class OrderRequest:
-    """A client's order, before the venue checks it against the instrument."""
-
-    symbol: str
-    side: Side
-    type: OrderType
-    amount: Decimal
-    price: Decimal | None = None
-    stop_price: Decimal | None = None
-    client_order_id: str | None = None
-    reduce_only: bool = False
-    position_id: PositionId | None = None
-    stop_loss: Decimal | None = None
-    take_profit: Decimal | None = None
-    bracket: Bracket | None = None
-    """The bracket as is (``stop_loss``/``take_profit`` are the shorthand that rounds)."""
-    trailing: Trailing | None = None
-    role: OrderRole = OrderRole.ENTRY
-    rearm: Rearm | None = None
-    oco_group: str | None = None
-
-
-# ---- batches: many operations under one lock and one commit (the bot engine's path) ----
-
-
-@dataclass(frozen=True, slots=True)
-class PlaceOp:
-    account_id: str
-    request: OrderRequest
-
-
-@dataclass(frozen=True, slots=True)
-class CancelOp:
-    """Cancel an open order; an order no longer open is not an error (already done)."""
-
-    account_id: str
-    order_id: str
-    reason: str = "cancelled by user"
-
-
-@dataclass(frozen=True, slots=True)
-class AmendOp:
-    account_id: str
-    order_id: str
-    price: Decimal | None = None
-    stop_price: Decimal | None = None
-    amount: Decimal | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LeverageOp:
-    account_id: str
-    symbol: str
-    leverage: Decimal
-
-
-Op = PlaceOp | CancelOp | AmendOp | LeverageOp
-
-
-@dataclass(slots=True)
-class OpResult:
-    """One operation's outcome: the order it placed or touched, or the refusal."""
-
-    order: Order | None = None
-    error: DomainError | None = None
-    duplicate: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-Listener = Callable[[Sequence[ev.Event]], None]
-"""Told of every committed change (after the commit); must not block or raise."""
-PriceListener = Callable[[str, Sequence[tuple[int, Decimal]]], None]
-"""Told of every symbol's price path after each tick (after the tick's commit)."""
-
-
-@dataclass(frozen=True, slots=True)
 class TradeCheck:
     """What a market trade would need, without placing it."""
 
@@ -151,15 +79,6 @@ class TradeCheck:
     free_margin: Decimal
     price: Decimal
     error: str | None = None
-
-
-@dataclass(slots=True)
-class Placed:
-    """The order as it stands after placement, and the fills it got at once."""
-
-    order: Order
-    fills: list[Fill] = field(default_factory=list)
-    duplicate: bool = False
 
 
 class PaperVenue:
@@ -465,6 +384,17 @@ class PaperVenue:
     def open_orders(self, account_id: str, symbol: str | None = None) -> list[Order]:
         self.account(account_id)
         return self.engine.open_orders(AccountId(account_id), symbol)
+
+    # ---- what the bot engine reads (``EngineVenue``): no account check, the hot path ----------
+
+    def working_orders(self, account_id: str, symbol: str) -> list[Order]:
+        return self.engine.open_orders(AccountId(account_id), symbol)
+
+    def free_balances(self, account_id: str) -> dict[str, Decimal]:
+        return {a: b.free for a, b in self.ledger.balances(AccountId(account_id)).items()}
+
+    def open_positions(self, account_id: str) -> list[Position]:
+        return self.ledger.positions(AccountId(account_id))
 
     joins_writes = True
     """``execute`` takes the caller's own writes into its transaction (``also``)."""

@@ -1,0 +1,863 @@
+"""A live exchange through CCXT, behind the interfaces the paper venue offers (``Venue`` for the
+terminal, ``EngineVenue`` for the bot engine), so bots, signals and the API do not know which
+one they trade on.
+
+State. The venue keeps each account's open orders in memory and in the store's ``orders`` and
+``fills`` tables (``store``). The exchange is the truth: the venue polls it (``sync``: open
+orders, then any order no longer listed, by its client id) and applies what changed as fills
+and cancellations (``fills``: each exactly once), publishing the same events the paper venue
+publishes. ``reconcile`` (on start and after a reconnect) does the same and also says what
+differed (``OrderReconciled``), which the bot engine writes in the bot's log.
+
+Placing. Every order is written before it is sent, under a client id derived from its name
+(``client_ids``): a placement whose answer was lost is looked up by that id before it is sent
+again, so it is never placed twice, whether the retry comes a second later (``account.create``)
+or after a restart (a pending bot operation run again; an order written and never confirmed).
+
+What the exchange does not do, the venue does (``capabilities``): stop and stop-limit orders,
+trailing stops and the stop-loss of a bracket stay here and are triggered from the polled price
+(the order is then sent as a market or limit order); a grid's re-arm and a bracket's legs are
+placed when their order has filled; OCO siblings are cancelled when one fills. They run only
+while the venue runs: a stop is not watched while the process is down (reconciliation does
+not replay prices).
+
+Spot markets only for now (no positions, leverage or reduce-only on the exchange).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from tradewind.domain import events as ev
+from tradewind.domain.clock import Clock
+from tradewind.domain.errors import DomainError, InsufficientFunds, NotFound, VenueUnavailable
+from tradewind.domain.ids import new_id as default_new_id
+from tradewind.domain.instruments import Instrument, InvalidOrder
+from tradewind.domain.numbers import decimal_text
+from tradewind.domain.orders import (
+    PREFIX_FILL,
+    PREFIX_ORDER,
+    AccountId,
+    Bracket,
+    Fill,
+    FillId,
+    Order,
+    OrderId,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    check_transition,
+)
+from tradewind.logs import get_logger
+from tradewind.marketdata.feeds import PriceFeed
+from tradewind.store.db import StoreRunner
+from tradewind.store.tables import OrderRow
+from tradewind.venues.base import Capabilities
+from tradewind.venues.ccxt import fills as fl
+from tradewind.venues.ccxt import store
+from tradewind.venues.ccxt.account import ExchangeAccount, ExchangeOrder
+from tradewind.venues.ccxt.calls import RetryPolicy, VenueRefused
+from tradewind.venues.ccxt.client_ids import exchange_client_id, is_ours
+from tradewind.venues.ccxt.instruments import instrument_of
+from tradewind.venues.matching import Quote, programs
+from tradewind.venues.matching.engine import snapshot
+from tradewind.venues.matching.rules import is_reached
+from tradewind.venues.ops import (
+    AmendOp,
+    CancelOp,
+    Listener,
+    Op,
+    OpResult,
+    OrderRequest,
+    Placed,
+    PlaceOp,
+    PriceListener,
+)
+from tradewind.venues.paper.ledger import AccountSummary, Balance
+from tradewind.venues.paper.persistence import load_order
+
+log = get_logger("tradewind.ccxt")
+CANCELLED = ("canceled", "cancelled", "expired", "rejected")
+"""CCXT statuses of an order that ended without filling all of it."""
+REFUSED = (InsufficientFunds, InvalidOrder, VenueRefused)
+
+
+@dataclass
+class _Batch:
+    """What one operation of the venue changed: written together, then published."""
+
+    new: dict[OrderId, tuple[ExchangeAccount, Order]] = field(default_factory=dict)
+    changed: dict[OrderId, tuple[ExchangeAccount, Order]] = field(default_factory=dict)
+    dropped: list[OrderId] = field(default_factory=list)
+    """Orders written before sending that the exchange refused: they never existed."""
+    fills: list[Fill] = field(default_factory=list)
+    events: list[ev.Event] = field(default_factory=list)
+    to_send: list[tuple[ExchangeAccount, Order]] = field(default_factory=list)
+    """Orders the venue's programs made (a re-arm, a bracket leg, a triggered stop)."""
+    balances: set[str] = field(default_factory=set)
+    """Accounts whose balances changed (asked again before publishing)."""
+
+    def touch(self, account: ExchangeAccount, order: Order) -> None:
+        if order.id not in self.new:
+            self.changed[order.id] = (account, order)
+        self.balances.add(account.id)
+
+
+class CcxtVenue:
+    """One exchange (``name`` is CCXT's id, ``binance``), any number of accounts on it."""
+
+    capabilities = Capabilities(
+        stop_orders=False, stop_limit_orders=False, trailing_stops=False, oco=False,
+        hedging=False, reduce_only=False, derivatives=False,
+    )  # fmt: skip
+    joins_writes = False
+    """Exchange calls cannot be part of a store transaction: the engine writes its operations
+    as pending first."""
+
+    def __init__(
+        self, *, name: str, writer: StoreRunner, clock: Clock, policy: RetryPolicy | None = None,
+        new_id: Callable[[str], str] = default_new_id,
+    ) -> None:  # fmt: skip
+        self.name = name
+        self.instruments: dict[str, Instrument] = {}
+        self.feeds: dict[str, PriceFeed] = {}
+        """No candles from the exchange yet: bots on bars (RSI) get none here."""
+        self.listeners: list[Listener] = []
+        self.price_listeners: list[PriceListener] = []
+        self.connected = False
+        self._writer = writer
+        self._clock = clock
+        self._policy = policy or RetryPolicy()
+        self._new_id = new_id
+        self._lock = asyncio.Lock()
+        self._accounts: dict[str, ExchangeAccount] = {}
+        self._client_ids: dict[tuple[str, str], OrderId] = {}
+        self._marks: dict[str, Decimal] = {}
+        self._watched: dict[str, None] = {}
+
+    # ---- accounts and start-up -------------------------------------------------------------
+
+    async def add_account(self, account_id: str, client: Any) -> None:
+        """Trade ``account_id`` (a ``trading_accounts`` row of this venue) through ``client``,
+        a ``ccxt.async_support`` exchange with its credentials; CCXT's rate limiter is on."""
+        client.enableRateLimit = True
+        account = ExchangeAccount(account_id, client, self.name, self._policy)
+        self._accounts[account_id] = account
+        if not self.instruments:
+            markets = await account.call(lambda: client.load_markets())
+            for market in markets.values():
+                found = instrument_of(self.name, market, client.precisionMode)
+                if found is not None:
+                    self.instruments[found.symbol] = found
+
+    async def load(self) -> None:
+        """The accounts' open orders from the store (the exchange is not asked: ``reconcile``)."""
+        async with self._lock, self._writer.sessions() as session:
+            stored = await store.load(session, list(self._accounts))
+        self._client_ids = dict(stored.client_ids)
+        for account in self._accounts.values():
+            account.orders.clear()
+            account.sent.clear()
+        for order in stored.open_orders:
+            account = self._accounts[order.account_id]
+            account.orders[order.id] = order
+            sent = stored.sent.get(order.id)
+            if sent is None and _on_exchange(order):
+                sent = store.Sent(exchange_client_id(_name(order)), order.symbol)
+            if sent is not None:
+                account.sent[order.id] = sent
+
+    async def reconcile(self) -> None:
+        """Bring every account in line with the exchange (on start, after a reconnect): fills
+        that happened meanwhile are applied once, orders cancelled there are closed here, orders
+        written here that never arrived are sent; each difference is published as
+        ``OrderReconciled`` (the engine logs it on the bot)."""
+        async with self._lock:
+            for account in self._accounts.values():
+                batch = _Batch()
+                try:
+                    await self._sync(account, batch, reconciling=True)
+                    await account.refresh_balances()
+                finally:
+                    await self._finish(batch)
+            self.connected = True
+
+    async def sync(self) -> None:
+        """Poll every account's orders once: apply fills, cancellations, lost placements."""
+        async with self._lock:
+            for account in self._accounts.values():
+                batch = _Batch()
+                try:
+                    await self._sync(account, batch, reconciling=False)
+                finally:
+                    await self._finish(batch)
+
+    async def run(self, interval: float) -> None:
+        """Poll prices and orders for ever (the service's background task); after a failure
+        the next round reconciles first."""
+        while True:
+            try:
+                if not self.connected:
+                    await self.reconcile()
+                    log.info("exchange reconciled", exchange=self.name)
+                await self.refresh_prices()
+                await self.sync()
+            except DomainError as e:
+                self.connected = False
+                log.warning("exchange poll failed", exchange=self.name, error=e.message)
+            except Exception:
+                self.connected = False
+                log.exception("exchange poll failed", exchange=self.name)
+            await asyncio.sleep(interval)
+
+    async def close(self) -> None:
+        for account in self._accounts.values():
+            await account.close()
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def now_ms(self) -> int:
+        return int(self._clock.now().timestamp() * 1000)
+
+    def instrument(self, symbol: str) -> Instrument:
+        try:
+            return self.instruments[symbol]
+        except KeyError:
+            raise NotFound(f"unknown symbol {symbol}") from None
+
+    def watch(self, symbol: str) -> None:
+        """Poll ``symbol``'s price from now on."""
+        self.instrument(symbol)
+        self._watched[symbol] = None
+
+    def mark(self, symbol: str) -> Decimal | None:
+        """The last price polled; None before the first (the symbol is watched from then)."""
+        if symbol not in self._marks and symbol in self.instruments:
+            self._watched[symbol] = None
+        return self._marks.get(symbol)
+
+    def quote(self, symbol: str) -> Quote:
+        last = self.mark(symbol)
+        if last is None:
+            raise VenueUnavailable(f"no price for {symbol} from {self.name} yet")
+        return Quote.at(symbol, last, Decimal(0), self.now_ms())
+
+    def _account(self, account_id: str) -> ExchangeAccount:
+        try:
+            return self._accounts[account_id]
+        except KeyError:
+            raise NotFound("account not found") from None
+
+    def balances(self, account_id: str) -> dict[str, Balance]:
+        return dict(self._account(account_id).balances)
+
+    def free_balances(self, account_id: str) -> dict[str, Decimal]:
+        return {a: b.free for a, b in self._account(account_id).balances.items()}
+
+    def summary(self, account_id: str) -> AccountSummary:
+        """Spot: the holdings valued in USDT at the polled prices (no margin)."""
+        total = Decimal(0)
+        for asset, balance in self._account(account_id).balances.items():
+            price = Decimal(1) if asset == "USDT" else self._marks.get(f"{asset}/USDT")
+            total += balance.total * (price or 0)
+        return AccountSummary(balance=total, equity=total, margin=Decimal(0), free_margin=total,
+                              margin_level=None, profit=Decimal(0), currency="USDT",
+                              leverage=Decimal(1))  # fmt: skip
+
+    def open_orders(self, account_id: str, symbol: str | None = None) -> list[Order]:
+        orders = self._account(account_id).orders.values()
+        return [o for o in orders if symbol is None or o.symbol == symbol]
+
+    def working_orders(self, account_id: str, symbol: str) -> list[Order]:
+        return self.open_orders(account_id, symbol)
+
+    def positions(self, account_id: str) -> list[Position]:
+        self._account(account_id)
+        return []
+
+    def open_positions(self, account_id: str) -> list[Position]:
+        return []
+
+    def exchange_ids(self, order: Order) -> tuple[str, str | None]:
+        """The client id the exchange knows ``order`` by, and the exchange's own id."""
+        sent = self._account(order.account_id).sent.get(order.id)
+        if sent is None:
+            return exchange_client_id(_name(order)), None
+        return sent.client_id, sent.order_id
+
+    # ---- the terminal's calls ----------------------------------------------------------------
+
+    async def place_order(self, account_id: str, request: OrderRequest) -> Placed:
+        """Place an order; a repeated ``client_order_id`` returns the first order."""
+        (result,), events = await self._execute([PlaceOp(account_id, request)])
+        if result.error is not None:
+            raise result.error
+        assert result.order is not None
+        order = result.order
+        fills = [e.fill for e in events if isinstance(e, ev.OrderFilled) and e.order.id == order.id]
+        return Placed(order=order, fills=fills, duplicate=result.duplicate)
+
+    async def cancel_order(self, account_id: str, order_id: str) -> Order:
+        order = self._account(account_id).orders.get(OrderId(order_id))
+        if order is None:
+            raise NotFound("order not found or not open")
+        (result,) = await self.execute([CancelOp(account_id, order_id)])
+        if result.error is not None:
+            raise result.error
+        return order
+
+    async def amend_order(
+        self, account_id: str, order_id: str, *, price: Decimal | None = None,
+        stop_price: Decimal | None = None, amount: Decimal | None = None,
+        stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
+    ) -> Order:  # fmt: skip
+        account = self._account(account_id)
+        order = account.orders.get(OrderId(order_id))
+        if order is None:
+            raise NotFound("order not found or not open")
+        if stop_loss is not None or take_profit is not None:  # kept here: placed on its fill
+            old = order.bracket or Bracket()
+            instrument = self.instrument(order.symbol)
+            order.bracket = Bracket(
+                instrument.round_price(stop_loss) if stop_loss is not None else old.stop_loss,
+                instrument.round_price(take_profit) if take_profit is not None else old.take_profit,
+            )
+            batch = _Batch()
+            batch.touch(account, order)
+            batch.events.append(ev.OrderAmended(snapshot(order)))
+            async with self._lock:
+                await self._finish(batch)
+        if price is not None or stop_price is not None or amount is not None:
+            op = AmendOp(account_id, order_id, price=price, stop_price=stop_price, amount=amount)
+            (result,) = await self.execute([op])
+            if result.error is not None:
+                raise result.error
+        return order
+
+    async def close_position(
+        self, account_id: str, position_id: str, amount: Decimal | None = None
+    ) -> Placed:
+        raise NotFound("position not found or not open (spot markets have no positions)")
+
+    async def set_protection(
+        self, account_id: str, position_id: str, *, stop_loss: Decimal | None,
+        take_profit: Decimal | None,
+    ) -> Position:  # fmt: skip
+        raise NotFound("position not found or not open (spot markets have no positions)")
+
+    # ---- the bot engine's batches ------------------------------------------------------------
+
+    async def execute(
+        self, ops: Sequence[Op], *, also: Callable[[list[OpResult]], Any] | None = None
+    ) -> list[OpResult]:
+        """Run the operations in order, each succeeding or refused on its own. Placements are
+        idempotent on their client order id (also across restarts), cancelling an order no
+        longer open is done. ``also`` is refused: exchange calls cannot join a transaction."""
+        if also is not None:
+            raise ValueError(f"{self.name} cannot take the caller's writes (joins_writes)")
+        results, _ = await self._execute(ops)
+        return results
+
+    async def _execute(self, ops: Sequence[Op]) -> tuple[list[OpResult], list[ev.Event]]:
+        results = [OpResult() for _ in ops]
+        async with self._lock:
+            batch = _Batch()
+            try:
+                placing: list[Order | None] = []
+                for op, result in zip(ops, results, strict=True):
+                    placing.append(
+                        self._admit(op, result, batch) if isinstance(op, PlaceOp) else None
+                    )
+                await self._commit(batch)  # written before anything is sent
+                for op, result, order in zip(ops, results, placing, strict=True):
+                    try:
+                        await self._run(op, result, order, batch)
+                    except DomainError as e:
+                        result.error = e
+            finally:
+                events = await self._finish(batch)
+        return results, events
+
+    def _admit(self, op: PlaceOp, result: OpResult, batch: _Batch) -> Order | None:
+        """Check a placement and register it (its row goes to the store before it is sent);
+        None when it is refused or its client id was placed before."""
+        try:
+            account = self._account(op.account_id)
+            cid = op.request.client_order_id
+            known = None if cid is None else self._client_ids.get((account.id, cid))
+            if known is not None:
+                result.duplicate = True
+                result.order = account.orders.get(known)
+                return None
+            order = self._check(account.id, op.request)
+        except DomainError as e:
+            result.error = e
+            return None
+        self._register(account, order, batch)
+        result.order = order
+        return order
+
+    async def _run(self, op: Op, result: OpResult, order: Order | None, batch: _Batch) -> None:
+        if result.error is not None:
+            return
+        if isinstance(op, PlaceOp):
+            account = self._account(op.account_id)
+            if order is not None:
+                if order.id in account.sent:  # else a stop kept here until triggered
+                    await self._send(account, order, batch, refused="forget")
+            elif result.order is None:  # placed before and since done
+                result.order = await self._stored_order(op)
+            elif result.order.id in account.sent and account.sent[result.order.id].order_id is None:
+                await self._send(account, result.order, batch)  # written before, unconfirmed
+            return
+        account = self._account(op.account_id)
+        if isinstance(op, CancelOp):
+            found = account.orders.get(OrderId(op.order_id))
+            if found is not None:
+                result.order = found
+                await self._cancel(account, found, op.reason, batch)
+        elif isinstance(op, AmendOp):
+            result.order = await self._amend(account, op, batch)
+        else:
+            raise InvalidOrder(f"{self.name} spot markets take no leverage", "leverage")
+
+    def _check(self, account_id: str, request: OrderRequest) -> Order:
+        """The order a request makes, checked against the instrument (as the paper venue does)."""
+        instrument = self.instrument(request.symbol)
+        amount = instrument.check_amount(request.amount)
+        price = None if request.price is None else instrument.round_price(request.price)
+        stop = None if request.stop_price is None else instrument.round_price(request.stop_price)
+        if request.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and price is None:
+            raise InvalidOrder(f"a {request.type} order needs a price", "price")
+        if (
+            request.type in (OrderType.STOP, OrderType.STOP_LIMIT)
+            and stop is None
+            and (request.trailing is None)
+        ):
+            raise InvalidOrder(f"a {request.type} order needs a stop_price", "stop_price")
+        if request.type is OrderType.MARKET and price is not None:
+            raise InvalidOrder("a market order takes no price", "price")
+        reference = price or stop or self.mark(request.symbol)
+        if reference is not None and not request.reduce_only:
+            instrument.check_notional(amount, reference)
+        bracket = request.bracket
+        if request.stop_loss is not None or request.take_profit is not None:
+            bracket = Bracket(
+                None if request.stop_loss is None else instrument.round_price(request.stop_loss),
+                None
+                if request.take_profit is None
+                else instrument.round_price(request.take_profit),
+            )
+        now = self.now_ms()
+        return Order(
+            id=OrderId(self._new_id(PREFIX_ORDER)), account_id=AccountId(account_id),
+            symbol=request.symbol, side=request.side, type=request.type, amount=amount,
+            created_ms=now, updated_ms=now, price=price, stop_price=stop,
+            client_order_id=request.client_order_id, reduce_only=request.reduce_only,
+            position_id=request.position_id, role=request.role, trailing=request.trailing,
+            bracket=bracket, rearm=request.rearm, oco_group=request.oco_group,
+        )  # fmt: skip
+
+    def _register(self, account: ExchangeAccount, order: Order, batch: _Batch) -> None:
+        """A new open order (written with the batch, before it is sent)."""
+        account.orders[order.id] = order
+        if order.client_order_id:
+            self._client_ids[(account.id, order.client_order_id)] = order.id
+        if _on_exchange(order):
+            account.sent[order.id] = store.Sent(exchange_client_id(_name(order)), order.symbol)
+        batch.new[order.id] = (account, order)
+        batch.events.append(ev.OrderAccepted(snapshot(order)))
+
+    async def _stored_order(self, op: PlaceOp) -> Order:
+        order_id = self._client_ids[(op.account_id, op.request.client_order_id or "")]
+        async with self._writer.sessions() as session:
+            return await load_order(session, order_id)
+
+    # ---- sending, cancelling, amending -------------------------------------------------------
+
+    async def _send(
+        self, account: ExchangeAccount, order: Order, batch: _Batch,
+        *, refused: Literal["forget", "reject", "cancel"] = "reject",
+    ) -> None:  # fmt: skip
+        """Send an order written before (placed at most once: ``account.create``). Refused,
+        the error is raised and the order: ``forget``, a client's placement, never existed
+        (its row goes, as on paper); ``reject``, an order a program made is rejected
+        (``OrderRejected``, as on paper); ``cancel``, an amended order's replacement, ends.
+        Unreachable: it stays, unconfirmed, and the next poll sends it."""
+        await self._commit(batch)  # written before it is sent
+        sent = account.sent[order.id]
+        remaining = order.amount - sent.prior_filled
+        try:
+            answer = await account.create(order, sent, remaining)
+        except REFUSED as e:
+            if refused == "forget":
+                self._forget(account, order, batch)
+            elif refused == "reject":
+                self._close(account, order, OrderStatus.REJECTED, e.message, batch)
+            else:
+                self._close(
+                    account, order, OrderStatus.CANCELLED, f"amend refused: {e.message}", batch
+                )
+            raise
+        await self._apply(account, order, answer, batch, answer=True)
+
+    async def _cancel(
+        self, account: ExchangeAccount, order: Order, reason: str, batch: _Batch
+    ) -> None:
+        """Cancel an open order: here (a stop not yet triggered) or on the exchange; what the
+        exchange filled before the cancel is applied first."""
+        if not order.is_open:
+            return
+        sent = account.sent.get(order.id)
+        if sent is None:
+            self._close(account, order, OrderStatus.CANCELLED, reason, batch)
+            return
+        answer = await account.cancel(sent)
+        if answer is None:  # not open there: filled, cancelled before, or never arrived
+            answer = await account.find(sent)
+        if answer is not None:
+            await self._apply(account, order, answer, batch, ending=False)
+        if order.is_open:
+            self._close(account, order, OrderStatus.CANCELLED, reason, batch)
+
+    async def _amend(self, account: ExchangeAccount, op: AmendOp, batch: _Batch) -> Order:
+        """Change an open order: here, or on the exchange by cancelling it and placing the rest
+        again under the next client id (what filled meanwhile is applied first; an order that
+        filled in full cannot be amended)."""
+        order = account.orders.get(OrderId(op.order_id))
+        if order is None:
+            raise NotFound("order not found or not open")
+        instrument = self.instrument(order.symbol)
+        price = None if op.price is None else instrument.round_price(op.price)
+        stop = None if op.stop_price is None else instrument.round_price(op.stop_price)
+        amount = None if op.amount is None else instrument.check_amount(op.amount)
+        if amount is not None and amount <= order.filled:
+            raise InvalidOrder(
+                f"amount {amount} is not more than the {order.filled} filled", "amount"
+            )
+        sent = account.sent.get(order.id)
+        if sent is not None:
+            answer = await account.cancel(sent) or await account.find(sent)
+            if answer is not None:
+                await self._apply(account, order, answer, batch, ending=False)
+            if not order.is_open:
+                raise NotFound("order not found or not open")
+            account.sent[order.id] = sent = store.Sent(
+                exchange_client_id(_name(order), sent.generation + 1), order.symbol,
+                generation=sent.generation + 1, prior_filled=sent.prior_filled + sent.filled,
+                prior_cost=sent.prior_cost + sent.cost, prior_fee=sent.prior_fee + sent.fee,
+            )  # fmt: skip
+        order.price = order.price if price is None else price
+        order.stop_price = order.stop_price if stop is None else stop
+        order.amount = order.amount if amount is None else amount
+        order.updated_ms = self.now_ms()
+        batch.touch(account, order)
+        batch.events.append(ev.OrderAmended(snapshot(order)))
+        if sent is not None:
+            await self._send(account, order, batch, refused="cancel")
+        return order
+
+    def _close(
+        self, account: ExchangeAccount, order: Order, status: OrderStatus, reason: str,
+        batch: _Batch,
+    ) -> None:  # fmt: skip
+        check_transition(order.status, status)
+        order.status, order.reason, order.updated_ms = status, reason, self.now_ms()
+        account.orders.pop(order.id, None)
+        batch.touch(account, order)
+        kind = ev.OrderRejected if status is OrderStatus.REJECTED else ev.OrderCancelled
+        batch.events.append(kind(snapshot(order), reason))
+
+    def _forget(self, account: ExchangeAccount, order: Order, batch: _Batch) -> None:
+        """A client's placement the exchange refused: as if never made (as on paper, where a
+        refused order is not written and its client id may be used again)."""
+        account.orders.pop(order.id, None)
+        account.sent.pop(order.id, None)
+        if order.client_order_id:
+            self._client_ids.pop((account.id, order.client_order_id), None)
+        order.status = OrderStatus.REJECTED
+        batch.changed.pop(order.id, None)
+        if batch.new.pop(order.id, None) is None:
+            batch.dropped.append(order.id)
+        batch.events = [
+            e
+            for e in batch.events
+            if not (isinstance(e, ev.OrderAccepted) and e.order.id == order.id)
+        ]
+
+    # ---- what the exchange reports ------------------------------------------------------------
+
+    async def _apply(
+        self, account: ExchangeAccount, order: Order, report: ExchangeOrder, batch: _Batch,
+        *, answer: bool = False, reconciling: bool = False, ending: bool = True,
+    ) -> None:  # fmt: skip
+        """Take the exchange's report of one of our orders: its id, the fills not applied yet,
+        and, with ``ending``, an end the venue did not ask for (its own cancels close the
+        order themselves). ``answer``: the report is the placement's own answer."""
+        sent = account.sent[order.id]
+        if report.get("id") is not None and sent.order_id != str(report["id"]):
+            if reconciling and sent.order_id is None:
+                self._note(order, f"Order {order.client_order_id or order.id} found on "
+                           f"{self.name}: the answer to its placement had been lost", batch)  # fmt: skip
+            sent.order_id = str(report["id"])
+            batch.touch(account, order)
+        instrument = self.instrument(order.symbol)
+        new = fl.new_fill(report, sent, order, instrument)
+        if new is not None:
+            await self._fill(account, order, sent, report, new, batch, answer=answer,
+                             reconciling=reconciling)  # fmt: skip
+        status = report.get("status")
+        if ending and order.is_open and status in CANCELLED:
+            if not answer:
+                self._note(order, f"Order {order.client_order_id or order.id} was {status} on "
+                           f"{self.name}, not by Tradewind", batch)  # fmt: skip
+            self._close(account, order, OrderStatus.CANCELLED, f"{status} on {self.name}", batch)
+
+    async def _fill(
+        self, account: ExchangeAccount, order: Order, sent: store.Sent, report: ExchangeOrder,
+        new: fl.NewFill, batch: _Batch, *, answer: bool, reconciling: bool,
+    ) -> None:  # fmt: skip
+        instrument = self.instrument(order.symbol)
+        how = fl.liquidity(report, order, answer=answer)
+        fee, fee_asset = await self._fee(account, sent, report, new, instrument, how)
+        fill = Fill(
+            id=FillId(self._new_id(PREFIX_FILL)), order_id=order.id, account_id=order.account_id,
+            symbol=order.symbol, side=order.side, amount=new.amount, price=new.price, fee=fee,
+            fee_asset=fee_asset, liquidity=how, ts_ms=new.ts_ms or self.now_ms(),
+        )  # fmt: skip
+        sent.filled += new.amount
+        sent.cost = new.cost
+        sent.fee += fee
+        before = order.filled
+        order.filled = before + fill.amount
+        if before == 0 or order.average_price is None:
+            order.average_price = fill.price
+        else:
+            average = (order.average_price * before + fill.price * fill.amount) / order.filled
+            order.average_price = average.quantize(instrument.tick_size.scaleb(-6))
+        order.fee += fee
+        status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
+        check_transition(order.status, status)
+        order.status, order.updated_ms = status, self.now_ms()
+        if reconciling:
+            self._note(order, f"Filled on {self.name} while Tradewind was not watching: "
+                       f"{'bought' if order.side is Side.BUY else 'sold'} {decimal_text(fill.amount)} "
+                       f"{instrument.base} at {decimal_text(fill.price)} (order {_name(order)})",
+                       batch)  # fmt: skip
+        batch.fills.append(fill)
+        batch.touch(account, order)
+        batch.events.append(ev.OrderFilled(snapshot(order), fill))
+        if status is OrderStatus.FILLED:
+            account.orders.pop(order.id, None)
+            await self._after_fill(account, order, fill, batch)
+
+    async def _fee(
+        self, account: ExchangeAccount, sent: store.Sent, report: ExchangeOrder, new: fl.NewFill,
+        instrument: Instrument, how: Any,
+    ) -> tuple[Decimal, str]:  # fmt: skip
+        """This fill's fee: the exchange's fees for the placement so far, less those applied."""
+        filled = sent.filled + new.amount
+        total = fl.fee_total(fl.report_fees(report)) if report.get("trades") else None
+        if total is None:
+            try:
+                traded, paid, asset = fl.trades_fees(await account.trades_of(sent))
+            except DomainError:
+                traded, paid, asset = Decimal(0), Decimal(0), None
+            if asset is not None and traded >= filled:
+                total = (paid, asset)
+        if total is None:
+            return fl.estimated_fee(new.amount, new.price, instrument, how), instrument.settle
+        return total[0] - sent.fee, total[1]
+
+    async def _after_fill(
+        self, account: ExchangeAccount, order: Order, fill: Fill, batch: _Batch
+    ) -> None:
+        """The order programs the paper venue's matching engine runs, here: OCO siblings are
+        cancelled, then the re-arm and the bracket legs are placed (for the whole amount once
+        the order has filled: a partly filled order re-arms once)."""
+        if order.oco_group is not None:
+            for sibling in list(account.orders.values()):
+                if sibling.oco_group == order.oco_group and sibling.id != order.id:
+                    await self._cancel(account, sibling, "oco", batch)
+        whole = Fill(
+            id=fill.id, order_id=order.id, account_id=order.account_id, symbol=order.symbol,
+            side=order.side, amount=order.filled, price=order.average_price or fill.price,
+            fee=order.fee, fee_asset=fill.fee_asset, liquidity=fill.liquidity, ts_ms=fill.ts_ms,
+        )  # fmt: skip
+        children: list[Order] = []
+        if order.rearm is not None:
+            child = programs.rearm_order(order, whole, OrderId(self._new_id(PREFIX_ORDER)))
+            if child is not None:
+                children.append(child)
+        children += programs.bracket_orders(order, whole, self._new_id)
+        for child in children:
+            child.created_ms = child.updated_ms = self.now_ms()
+            known = child.client_order_id and self._client_ids.get(
+                (account.id, child.client_order_id)
+            )
+            if known:  # made before (a report read twice cannot get here; a restart might)
+                continue
+            self._register(account, child, batch)
+            if _on_exchange(child):
+                batch.to_send.append((account, child))
+
+    # ---- polling -------------------------------------------------------------------------------
+
+    async def _sync(self, account: ExchangeAccount, batch: _Batch, *, reconciling: bool) -> None:
+        bound: dict[str, list[Order]] = {}
+        for order in account.orders.values():
+            if order.id in account.sent:
+                bound.setdefault(order.symbol, []).append(order)
+        for symbol, orders in bound.items():
+            listed = {o.get("clientOrderId"): o for o in await account.open_on_exchange(symbol)}
+            for order in orders:
+                if not order.is_open:  # closed meanwhile (an OCO sibling filled)
+                    continue
+                sent = account.sent[order.id]
+                report = listed.pop(sent.client_id, None) or await account.find(sent)
+                if report is not None:
+                    await self._apply(account, order, report, batch, reconciling=reconciling)
+                elif sent.order_id is None:  # written, never arrived: send it now
+                    if reconciling:
+                        self._note(order, f"Order {order.client_order_id or order.id} had not "
+                                   f"reached {self.name}: placed now", batch)  # fmt: skip
+                    with contextlib.suppress(*REFUSED, VenueUnavailable):
+                        await self._send(account, order, batch)  # refused: rejected, published
+                else:
+                    self._note(order, f"Order {order.client_order_id or order.id} is no longer "
+                               f"on {self.name}", batch)  # fmt: skip
+                    self._close(account, order, OrderStatus.CANCELLED,
+                                f"not found on {self.name}", batch)  # fmt: skip
+            if reconciling:
+                for client_id, report in listed.items():
+                    if is_ours(client_id):
+                        log.warning("an open exchange order placed by Tradewind is not known here",
+                                    exchange=self.name, account_id=account.id,
+                                    client_id=client_id, order_id=report.get("id"))  # fmt: skip
+
+    async def refresh_prices(self) -> None:
+        """Poll the last price of every watched symbol and of every symbol with open orders:
+        emulated stops trigger, then the price listeners (bots waiting on a price) are told."""
+        symbols = dict(self._watched)
+        for account in self._accounts.values():
+            symbols.update(dict.fromkeys(o.symbol for o in account.orders.values()))
+        if not symbols or not self._accounts:
+            return
+        reader = next(iter(self._accounts.values()))
+        async with self._lock:
+            now = self.now_ms()
+            moved: list[tuple[str, Decimal]] = []
+            for symbol in symbols:
+                found = await reader.last_price(symbol)
+                if found is None:
+                    continue
+                last = self.instrument(symbol).round_price(found)
+                self._marks[symbol] = last
+                moved.append((symbol, last))
+            batch = _Batch()
+            try:
+                for symbol, last in moved:
+                    for account in self._accounts.values():
+                        await self._emulate(account, symbol, last, now, batch)
+            finally:
+                await self._finish(batch)
+            for symbol, last in moved:
+                for listen in self.price_listeners:
+                    listen(symbol, [(now, last)])
+
+    async def _emulate(
+        self, account: ExchangeAccount, symbol: str, last: Decimal, now: int, batch: _Batch
+    ) -> None:
+        """Stops kept here: trail them, and send the ones the price reached."""
+        quote = Quote.at(symbol, last, Decimal(0), now)
+        tick = self.instrument(symbol).tick_size
+        for order in list(account.orders.values()):
+            if order.symbol != symbol or order.id in account.sent or not order.is_open:
+                continue
+            if order.trailing is not None and programs.trail(order, last, last, tick):
+                order.updated_ms = now
+                batch.touch(account, order)
+                batch.events.append(ev.OrderAmended(snapshot(order)))
+            if not is_reached(order, quote):
+                continue
+            order.triggered, order.updated_ms = True, now
+            account.sent[order.id] = store.Sent(exchange_client_id(_name(order)), symbol)
+            batch.touch(account, order)
+            batch.events.append(ev.OrderTriggered(snapshot(order)))
+            if order.oco_group is not None:  # the other leg goes first (it holds the funds)
+                for sibling in list(account.orders.values()):
+                    if sibling.oco_group == order.oco_group and sibling.id != order.id:
+                        await self._cancel(account, sibling, "oco", batch)
+            with contextlib.suppress(*REFUSED, VenueUnavailable):
+                await self._send(account, order, batch)  # refused: rejected, published
+
+    # ---- persistence and publication -----------------------------------------------------------
+
+    async def _finish(self, batch: _Batch) -> list[ev.Event]:
+        """Send what programs made, refresh balances, write, then publish (in that order);
+        returns the events published."""
+        try:
+            while batch.to_send:
+                account, order = batch.to_send.pop(0)
+                if order.is_open and account.sent[order.id].order_id is None:
+                    # refused: rejected and published; unreachable: the next poll sends it
+                    with contextlib.suppress(*REFUSED, VenueUnavailable):
+                        await self._send(account, order, batch)
+            for account_id in sorted(batch.balances):
+                with contextlib.suppress(DomainError):  # the next poll asks again
+                    await self._accounts[account_id].refresh_balances()
+        finally:
+            await self._commit(batch)
+            events, batch.events = batch.events, []
+            if events:
+                for listen in self.listeners:
+                    listen(events)
+        return events
+
+    async def _commit(self, batch: _Batch) -> None:
+        """Write what the batch changed so far (called before each send, and at the end)."""
+        if not (batch.new or batch.changed or batch.fills or batch.dropped):
+            return
+        touched = [
+            *batch.new.values(),
+            *(c for i, c in batch.changed.items() if i not in batch.new),
+        ]
+        sent = {o.id: a.sent[o.id] for a, o in touched if o.id in a.sent}
+        work = store.rows(
+            new=[o for _, o in batch.new.values()],
+            changed=[o for i, (_, o) in batch.changed.items() if i not in batch.new],
+            fills=batch.fills, sent=sent,
+        )  # fmt: skip
+        dropped = list(batch.dropped)
+
+        def unit(session: Session) -> None:
+            if dropped:
+                session.execute(delete(OrderRow).where(OrderRow.id.in_(dropped)))
+            work(session)
+
+        await self._writer.run(unit)
+        batch.new, batch.changed, batch.fills, batch.dropped = {}, {}, [], []
+        for account, order in touched:  # what is done needs no exchange state any more
+            if not order.is_open:
+                account.sent.pop(order.id, None)
+
+    def _note(self, order: Order, message: str, batch: _Batch) -> None:
+        batch.events.append(ev.OrderReconciled(snapshot(order), message))
+
+
+def _on_exchange(order: Order) -> bool:
+    """A market or limit order, or a stop that has triggered (the rest wait here)."""
+    return order.type in (OrderType.MARKET, OrderType.LIMIT) or order.triggered
+
+
+def _name(order: Order) -> str:
+    return order.client_order_id or order.id
