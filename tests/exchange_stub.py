@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from tradewind.services.credentials import Credentials
-from tradewind.services.exchange_clients import ccxt_client
+from tradewind.venues.ccxt.clients import ccxt_client
 
 UNREACHABLE = "http://127.0.0.1:9"
 

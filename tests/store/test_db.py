@@ -16,7 +16,7 @@ async def test_upgrade_is_idempotent_and_reaches_head(database_url: str) -> None
     engine = create_engine(database_url)
     await upgrade(engine)
     await upgrade(engine)
-    assert await current_revision(engine) == "0011"
+    assert await current_revision(engine) == "0012"
     await engine.dispose()
 
 

@@ -53,7 +53,7 @@ from tradewind.logs import configure_logging, get_logger
 from tradewind.marketdata.bundled import bundled_store
 from tradewind.services.api_keys import UsageRecorder
 from tradewind.services.credentials import load_vault
-from tradewind.services.exchange_clients import ClientFactory, ccxt_client
+from tradewind.services.live import LiveVenues
 from tradewind.services.market import MarketData
 from tradewind.services.markets import ExchangeMarkets
 from tradewind.services.security import TokenSigner, load_or_create_secret
@@ -61,6 +61,7 @@ from tradewind.services.trading import Venues
 from tradewind.settings import Settings
 from tradewind.store.db import StoreRunner, create_engine, session_factory
 from tradewind.store.migrate import upgrade
+from tradewind.venues.ccxt.clients import ClientFactory, ccxt_client
 from tradewind.venues.ccxt.prices import LivePrices, public_client
 from tradewind.venues.paper.catalog import PAPER_INSTRUMENTS, paper_instruments
 from tradewind.venues.paper.venue import PaperVenue
@@ -169,6 +170,12 @@ def create_app(
             store=store, clock=clock, clients=clients, refresh_seconds=settings.markets_refresh_seconds,
             local={"paper": lambda: paper.instruments.values()},
         )  # fmt: skip
+        venues = Venues(paper, bots)
+        live_venues = LiveVenues(
+            venues=venues, writer=store, clock=clock, clients=clients, vault=vault,
+            poll_seconds=settings.exchange_poll_seconds,
+        )  # fmt: skip
+        await live_venues.start()  # an exchange that cannot be reached is tried again meanwhile
         app.state.runtime = Runtime(
             settings=settings,
             clock=clock,
@@ -182,10 +189,11 @@ def create_app(
             ),
             bus=bus,
             market=market,
-            venues=Venues(paper),
+            venues=venues,
             key_usage=UsageRecorder(),
             store=store,
             bots=bots,
+            live=live_venues,
             backtests=backtests,
             vault=vault,
             exchange_clients=clients,
@@ -194,6 +202,7 @@ def create_app(
         log.info(
             "tradewind started", store=engine.dialect.name, data_dir=str(settings.data_dir),
             bots_resumed=resumed, backtests_interrupted=interrupted,
+            exchanges=[s.venue for s in live_venues.status() if s.connected],
         )  # fmt: skip
         tune_garbage_collector()
         install_stack_dumps()
@@ -201,6 +210,7 @@ def create_app(
             yield
         finally:
             await backtests.close()
+            await live_venues.close()
             for task in (ticker, bot_loop):
                 if task is not None:
                     task.cancel()

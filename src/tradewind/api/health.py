@@ -18,7 +18,9 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The store is reachable (and how live prices are doing)")
+@router.get(
+    "/readyz", summary="The store is reachable (and how live prices and exchanges are doing)"
+)
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     try:
         async with runtime.engine.connect() as conn:
@@ -28,4 +30,6 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     body: dict[str, object] = {"status": "ready", "store": runtime.engine.dialect.name}
     if live := runtime.market.live_status():  # served, with their age, even when stale
         body["live_prices"] = [dataclasses.asdict(status) for status in live]
+    if exchanges := runtime.live.status():  # live venues: ready even when one is not connected
+        body["exchanges"] = [dataclasses.asdict(status) for status in exchanges]
     return JSONResponse(body)

@@ -13,13 +13,14 @@ from tradewind.engine.bots import BotEngine
 from tradewind.engine.bus import EventBus
 from tradewind.services.api_keys import UsageRecorder
 from tradewind.services.credentials import Vault
-from tradewind.services.exchange_clients import ClientFactory
+from tradewind.services.live import LiveVenues
 from tradewind.services.market import MarketData
 from tradewind.services.markets import ExchangeMarkets
 from tradewind.services.security import TokenSigner
 from tradewind.services.trading import Venues
 from tradewind.settings import Settings
 from tradewind.store.db import StoreRunner
+from tradewind.venues.ccxt.clients import ClientFactory
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Runtime:
     key_usage: UsageRecorder
     store: StoreRunner
     bots: BotEngine
+    """The paper venue's bot engine (every venue's: ``venues.engine(name)``)."""
+    live: LiveVenues
     backtests: BacktestJobs
     vault: Vault
     exchange_clients: ClientFactory

@@ -30,7 +30,6 @@ from tradewind.strategies.accounting import Inventory
 from tradewind.strategies.base import Context
 from tradewind.strategies.commands import PlaceOrder
 from tradewind.strategies.registry import Script, get_script
-from tradewind.venues.paper.venue import PaperVenue
 
 RUNNING = (BotStatus.ACTIVE.value, BotStatus.PAUSED.value)
 
@@ -111,7 +110,6 @@ async def list_bots(
 async def edit(
     session: AsyncSession, venues: trading.Venues, clock: Clock, user_id: str, bot_id: str,
     *, name: str | None = None, changes: dict[str, Any] | None = None,
-    engine: BotEngine | None = None,
 ) -> BotRow:  # fmt: skip
     """Rename, or change settings: while running only the script's editable ones. A follower
     takes its settings from its master and cannot be edited directly; every edit of a master
@@ -140,13 +138,13 @@ async def edit(
         row.name = name
     row.updated_at = clock.now()
     await session.flush()
-    if engine is not None and applied:
-        running = [(b.id, s) for b, s in applied if engine.is_running(b.id)]
-        if running:
-            await session.commit()
-            for running_id, settings in running:
+    running = [(b.id, s, venues.running(b.id)) for b, s in applied]
+    if any(engine is not None for _, _, engine in running):
+        await session.commit()
+        for running_id, settings, engine in running:
+            if engine is not None:
                 await engine.edited(running_id, settings)
-            await session.refresh(row)
+        await session.refresh(row)
     return row
 
 
@@ -184,12 +182,13 @@ async def follower_counts(session: AsyncSession, bot_ids: list[str]) -> dict[str
 
 
 async def delete(
-    session: AsyncSession, clock: Clock, user_id: str, bot_id: str, *, engine: BotEngine
+    session: AsyncSession, clock: Clock, user_id: str, bot_id: str, *, venues: trading.Venues
 ) -> None:
     """Stop the bot if it runs (its open orders are cancelled), then remove it from its
     owner's lists; its orders, fills and logs stay for the account's records."""
     row = await get(session, user_id, bot_id)
-    if engine.is_running(row.id):
+    engine = venues.running(row.id)
+    if engine is not None:
         await session.commit()
         await engine.stop(row.id, close_positions=False, reason="bot deleted")
         await session.refresh(row)
@@ -202,12 +201,14 @@ async def delete(
 # ---- lifecycle ---------------------------------------------------------------------------
 
 
-async def start(session: AsyncSession, engine: BotEngine, user_id: str, bot_id: str) -> BotRow:
-    """Start a stopped or failed bot, or resume a paused one."""
+async def start(session: AsyncSession, venues: trading.Venues, user_id: str, bot_id: str) -> BotRow:
+    """Start a stopped or failed bot, or resume a paused one, on its account's venue (a live
+    one polls the symbol's price first: a bot starts with a price)."""
     row = await get(session, user_id, bot_id)
     current = BotStatus(row.status)
     check_bot_transition(current, BotStatus.ACTIVE)
-    check_market(engine, row.symbol)
+    engine = await venues.engine_for(session, user_id, row.account_id)
+    await venues.priced(engine, row.symbol)
     await session.commit()
     if current is BotStatus.PAUSED:
         await engine.resume(row.id)
@@ -224,10 +225,11 @@ def check_market(engine: BotEngine, symbol: str) -> None:
         raise Conflict(f"no price for {symbol} yet; try again when the market has one")
 
 
-async def pause(session: AsyncSession, engine: BotEngine, user_id: str, bot_id: str) -> BotRow:
+async def pause(session: AsyncSession, venues: trading.Venues, user_id: str, bot_id: str) -> BotRow:
     """Keep the bot's open orders, place nothing new (their fills wait for the resume)."""
     row = await get(session, user_id, bot_id)
     check_bot_transition(BotStatus(row.status), BotStatus.PAUSED)
+    engine = await venues.engine_for(session, user_id, row.account_id)
     await session.commit()
     await engine.pause(row.id)
     await session.refresh(row)
@@ -235,7 +237,7 @@ async def pause(session: AsyncSession, engine: BotEngine, user_id: str, bot_id: 
 
 
 async def stop(
-    session: AsyncSession, engine: BotEngine, user_id: str, bot_id: str,
+    session: AsyncSession, venues: trading.Venues, user_id: str, bot_id: str,
     *, close_positions: bool | None = None,
 ) -> BotRow:  # fmt: skip
     """Cancel the bot's open orders; with ``close_positions`` (default: the settings'
@@ -246,8 +248,9 @@ async def stop(
     close = (
         bool(row.settings.get("stopExit", False)) if close_positions is None else close_positions
     )
+    engine = venues.running(row.id)
     await session.commit()
-    if engine.is_running(row.id):
+    if engine is not None:
         await engine.stop(row.id, close_positions=close, reason="stopped by the user")
         await session.refresh(row)
     else:  # an error'd bot: its orders were cancelled when it failed
@@ -349,7 +352,7 @@ _INSERT_BOTS = insert(_BOTS)
 
 
 def _parsed(
-    script: Script, settings: dict[str, Any], venue: PaperVenue, symbol: str
+    script: Script, settings: dict[str, Any], venue: trading.TradingVenue, symbol: str
 ) -> tuple[Instrument, dict[str, Any], Any] | DomainError:
     """The instrument, the settings checked against it (stored form), and the stored form
     parsed as the engine parses it (one frozen model for every bot of the plan), or why not."""
@@ -361,26 +364,51 @@ def _parsed(
         return e
 
 
-async def start_created(engine: BotEngine, specs: Sequence[BotSpec]) -> list[DomainError | None]:
-    """Start bots ``create_for`` made (committed by the caller) all at once: the engine takes
-    them in one cycle and runs their orders as one venue batch. Each bot's refusal in its
-    place (None: started); any other exception is raised once every bot has been handled."""
-    checked: dict[str, DomainError | None] = {}
-    for symbol in {spec.symbol for spec in specs}:
-        try:
-            check_market(engine, symbol)
-            checked[symbol] = None
-        except DomainError as e:
-            checked[symbol] = e
-    todo = [spec for spec in specs if checked[spec.symbol] is None]
-    done = await asyncio.gather(*(engine.start(spec) for spec in todo), return_exceptions=True)
+async def start_created(
+    venues: trading.Venues, specs: Sequence[BotSpec]
+) -> list[DomainError | None]:
+    """Start bots ``create_for`` made (committed by the caller) all at once: each venue's
+    engine takes its bots in one cycle and runs their orders as one venue batch. Each bot's
+    refusal in its place (None: started); any other exception is raised once every bot has
+    been handled."""
+    engines: dict[str, BotEngine | DomainError] = {}
+    checked: dict[tuple[str, str], DomainError | None] = {}
+    for spec in specs:
+        if spec.account_id not in engines:
+            try:
+                engines[spec.account_id] = venues.engine_of(spec.account_id)
+            except DomainError as e:
+                engines[spec.account_id] = e
+        engine = engines[spec.account_id]
+        if isinstance(engine, DomainError):
+            checked[(spec.account_id, spec.symbol)] = engine
+            continue
+        key = (engine.venue.name, spec.symbol)
+        if key not in checked:
+            try:
+                await venues.priced(engine, spec.symbol)
+                checked[key] = None
+            except DomainError as e:
+                checked[key] = e
+
+    def why_not(spec: BotSpec) -> DomainError | None:
+        engine = engines[spec.account_id]
+        if isinstance(engine, DomainError):
+            return engine
+        return checked[(engine.venue.name, spec.symbol)]
+
+    todo = [spec for spec in specs if why_not(spec) is None]
+    done = await asyncio.gather(
+        *(cast(BotEngine, engines[spec.account_id]).start(spec) for spec in todo),
+        return_exceptions=True,
+    )
     refused: dict[str, DomainError] = {}
     for spec, outcome in zip(todo, done, strict=True):
         if isinstance(outcome, DomainError):
             refused[spec.id] = outcome
         elif isinstance(outcome, BaseException):
             raise outcome
-    return [checked[spec.symbol] or refused.get(spec.id) for spec in specs]
+    return [why_not(spec) or refused.get(spec.id) for spec in specs]
 
 
 # ---- what a bot did ----------------------------------------------------------------------

@@ -266,7 +266,7 @@ async def open_signal(
     started = [
         (t["id"], bot) for t, bot in zip(trades, made, strict=True) if isinstance(bot, BotSpec)
     ]
-    errors = await bots.start_created(deps.engine, [bot for _, bot in started])
+    errors = await bots.start_created(deps.venues, [bot for _, bot in started])
     refused = [(t, e) for (t, _), e in zip(started, errors, strict=True) if e is not None]
     for trade_id, error in refused:  # the engine refused to take it: it stays stopped
         await session.execute(
@@ -372,13 +372,13 @@ async def call(
             kind in ("rebuy", "dca") and not trade.follow_dca
         ):
             continue
-        if trade.bot_id is None or not deps.engine.is_running(trade.bot_id):
+        if trade.bot_id is None or not deps.venues.is_running(trade.bot_id):
             continue
         reached += 1
         try:
             await bots.edit(
                 session, deps.venues, deps.clock, trade.user_id, trade.bot_id,
-                changes=changes, engine=deps.engine,
+                changes=changes,
             )  # fmt: skip
         except DomainError as e:
             failed += 1
@@ -397,11 +397,11 @@ async def cancel(session: AsyncSession, deps: Deps, partner_id: str, signal_id: 
     await session.commit()
     reached = failed = 0
     for trade in await _trades(session, signal.id):
-        if trade.bot_id is None or not deps.engine.is_running(trade.bot_id):
+        if trade.bot_id is None or not deps.venues.is_running(trade.bot_id):
             continue
         reached += 1
         try:
-            await bots.stop(session, deps.engine, trade.user_id, trade.bot_id, close_positions=True)
+            await bots.stop(session, deps.venues, trade.user_id, trade.bot_id, close_positions=True)
         except DomainError as e:
             failed += 1
             await session.rollback()

@@ -13,10 +13,13 @@ Nothing here logs, and no object holding a plaintext secret shows it in its ``re
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from tradewind.venues.ccxt.clients import Credentials
+
+__all__ = ["Credentials", "MasterKeyError", "Vault", "load_vault", "mask"]
 
 KEY_FILE = "master.key"
 
@@ -24,20 +27,6 @@ KEY_FILE = "master.key"
 class MasterKeyError(RuntimeError):
     """The master key is missing, malformed, or is not the one the stored secrets were
     encrypted with: the operator's to fix (a 500 to a client, and a refused start)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """An exchange account's credentials, decrypted: handed to an exchange client, never to
-    an API answer or a log line (the ``repr`` shows none of them)."""
-
-    api_key: str = field(repr=False)
-    secret: str = field(repr=False)
-    passphrase: str | None = field(default=None, repr=False)
-    testnet: bool = False
-
-    def hint(self) -> str:
-        return mask(self.api_key)
 
 
 def mask(value: str) -> str:

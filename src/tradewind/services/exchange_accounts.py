@@ -6,26 +6,36 @@ asked for), then asks the exchange for the account's balances with the credentia
 credentials are refused here (nothing is stored); when the exchange cannot be reached the
 account is stored ``unverified``, and saying why. The credentials are written only as
 ciphertext; an API answers with the key's masked hint, never with a secret.
+
+Each exchange account comes with the trading account it trades through (venue: the exchange,
+``binance``, or its testnet, ``binance-testnet``), written with it: bots and orders name that
+one. Deleting the keys is refused while a bot on that account runs; the trading account then
+stays, detached, for its records.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tradewind.domain.bots import BotStatus
 from tradewind.domain.clock import Clock
-from tradewind.domain.errors import NotFound, ValidationFailed
+from tradewind.domain.errors import Conflict, NotFound, ValidationFailed
 from tradewind.domain.ids import PREFIX_EXCHANGE_ACCOUNT, new_id
+from tradewind.domain.orders import PREFIX_ACCOUNT, PositionMode
 from tradewind.logs import get_logger
-from tradewind.services import exchange_clients, exchanges
+from tradewind.services import exchanges
 from tradewind.services.credentials import Credentials, Vault, mask
-from tradewind.services.exchange_clients import CheckOutcome, ClientFactory, CredentialCheck
 from tradewind.services.exchanges import ExchangeInfo
 from tradewind.services.pagination import Page, make_page, paginate
-from tradewind.store.tables import ExchangeAccountRow
+from tradewind.services.trading import live_venue_name
+from tradewind.store.tables import BotRow, ExchangeAccountRow, TradingAccountRow
+from tradewind.venues.ccxt import clients as exchange_clients
+from tradewind.venues.ccxt.clients import CheckOutcome, ClientFactory, CredentialCheck
 
 log = get_logger("tradewind.exchange_accounts")
 
@@ -161,11 +171,27 @@ async def add(
     )
     session.add(row)
     await session.flush()
+    session.add(TradingAccountRow(
+        id=new_id(PREFIX_ACCOUNT), user_id=user_id, venue=live_venue_name(info.id, row.testnet),
+        name=row.label, mode=PositionMode.NETTING.value, leverage=Decimal(1), currency="USDT",
+        is_default=False, initial_balances={}, leverages={}, created_at=now, exchange_account_id=row.id,
+    ))  # fmt: skip
+    await session.flush()
     log.info(
         "exchange account added", account_id=row.id, exchange=info.id, status=status.value,
         testnet=credentials.testnet,
     )  # fmt: skip
     return row
+
+
+async def trading_account_of(session: AsyncSession, row: ExchangeAccountRow) -> TradingAccountRow:
+    """The trading account an exchange account trades through (``add`` makes it)."""
+    found = await session.scalar(
+        select(TradingAccountRow).where(TradingAccountRow.exchange_account_id == row.id)
+    )
+    if found is None:
+        raise NotFound("the exchange account has no trading account")
+    return found
 
 
 async def create_exchange_account(
@@ -202,11 +228,34 @@ async def get_exchange_account(
     return row
 
 
-async def delete_exchange_account(session: AsyncSession, user_id: str, account_id: str) -> None:
+async def delete_exchange_account(
+    session: AsyncSession, user_id: str, account_id: str
+) -> TradingAccountRow | None:
+    """Delete the keys. Refused (Conflict) while a bot of its trading account is active or
+    paused: stop them first (their open orders are cancelled then). The trading account stays,
+    detached (``exchange_account_id`` None), with its orders, fills and bots' records; the
+    caller takes it out of its venue once this is committed. Returns it."""
     row = await get_exchange_account(session, user_id, account_id)
+    trading = await session.scalar(
+        select(TradingAccountRow).where(TradingAccountRow.exchange_account_id == row.id)
+    )
+    if trading is not None:
+        running = await session.scalar(
+            select(func.count()).select_from(BotRow).where(
+                BotRow.account_id == trading.id, BotRow.deleted_at.is_(None),
+                BotRow.status.in_((BotStatus.ACTIVE.value, BotStatus.PAUSED.value)),
+            )
+        )  # fmt: skip
+        if running:
+            raise Conflict(
+                f"{running} bot(s) trade with these keys (account {trading.id}); "
+                "stop them before deleting the keys"
+            )
+        trading.exchange_account_id = None
     await session.delete(row)
     await session.flush()
     log.info("exchange account deleted", account_id=account_id, exchange=row.exchange)
+    return trading
 
 
 async def recheck(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tradewind.domain.errors import NotFound
-from tradewind.services import exchange_clients
+from tradewind.venues.ccxt import clients as exchange_clients
 
 PAPER_ID = "paper"
 

@@ -24,10 +24,11 @@ from tradewind.domain.clock import Clock
 from tradewind.domain.errors import VenueUnavailable
 from tradewind.domain.instruments import Instrument, InstrumentKind
 from tradewind.logs import get_logger
-from tradewind.services import exchange_clients, exchanges
-from tradewind.services.exchange_clients import ClientFactory
+from tradewind.services import exchanges
 from tradewind.store.db import StoreRunner
 from tradewind.store.tables import ExchangeMarketsRow
+from tradewind.venues.ccxt import clients as exchange_clients
+from tradewind.venues.ccxt.clients import ClientFactory
 
 log = get_logger("tradewind.markets")
 

@@ -36,10 +36,11 @@ from tradewind.domain.errors import DomainError, NotFound, ValidationFailed
 from tradewind.domain.ids import new_id
 from tradewind.domain.instruments import Instrument
 from tradewind.engine.bots import BotEngine, Ran, bot_signal, signal_outcome
+from tradewind.services import trading
 from tradewind.services.pagination import Page, make_page, paginate
 from tradewind.store.db import StoreRunner, execute_many
 from tradewind.store.tables import BotRow, SignalDeliveryRow, SignalRow
-from tradewind.strategies.base import SignalAction
+from tradewind.strategies.base import Signal, SignalAction
 
 T = TypeVar("T")
 STALE = "stale:"
@@ -238,7 +239,7 @@ def _dedup_key(incoming: Incoming) -> str:
 
 
 async def submit(
-    session: AsyncSession | None, engine: BotEngine, clock: Clock, incoming: Incoming,
+    session: AsyncSession | None, venues: trading.Venues, clock: Clock, incoming: Incoming,
     *, dedup_seconds: float, wait_seconds: float,
 ) -> Outcome:  # fmt: skip
     """Store, match, acknowledge, execute (see the module docstring)."""
@@ -247,18 +248,18 @@ async def submit(
     stale = _stale(incoming, now)
     async with _lock(incoming.owner_id):
         # one unit of work on the store's writer: the repeat check, the match, the rows
-        acknowledged = await _batcher(engine.store).run(
-            lambda s: _acknowledge(s, incoming, key, now, dedup_seconds, stale, engine.is_running)
+        acknowledged = await _batcher(venues.store).run(
+            lambda s: _acknowledge(s, incoming, key, now, dedup_seconds, stale, venues.is_running)
         )
     if isinstance(acknowledged, str):
         if session is None:  # (a caller with no session of its own: the webhook URL)
-            async with engine.store.sessions() as own:
+            async with venues.store.sessions() as own:
                 return await _repeat(own, acknowledged)
         return await _repeat(session, acknowledged)
     row, deliveries = acknowledged
     pending = [d for d in deliveries if d.status == "pending"]
     if pending:
-        await _execute(engine, row, pending, wait_seconds)
+        await _execute(venues, row, pending, wait_seconds)
     return Outcome(
         signal_id=row.id, status=row.status, message=row.message, created_at=row.created_at,
         deliveries=[Delivered(d.bot_id, d.status, d.message, list(d.order_ids)) for d in deliveries],
@@ -447,18 +448,24 @@ def _match(incoming: Incoming) -> tuple[Select[Any], dict[str, Any]]:
 
 
 async def _execute(
-    engine: BotEngine, row: SignalRow, pending: list[_Delivery],
+    venues: trading.Venues, row: SignalRow, pending: list[_Delivery],
     wait_seconds: float,
 ) -> None:  # fmt: skip
     """Hand the signal to its bots; record what they did (what is still running is
     recorded by the engine as handled, and its orders are in the bot's records)."""
-    signal = bot_signal(row, engine.venue)  # once for every bot it reaches
+    paper = venues.engine(venues.paper.name)
+    by_venue: dict[str, Signal] = {}  # once per venue for every bot it reaches
+    engines: dict[str, BotEngine] = {}
     # one future per bot (not a task each: a partner's signal may reach 10,000 bots)
     results: dict[str, tuple[str, str, list[str]]] = {}
     futures: dict[asyncio.Future[list[Ran]], str] = {}
     for d in pending:
         try:
-            futures[engine.signal_nowait(d.bot_id, signal, d.id)] = d.id
+            engine = engines[d.id] = venues.running(d.bot_id) or paper  # (paper: refuses)
+            name = engine.venue.name
+            if name not in by_venue:
+                by_venue[name] = bot_signal(row, engine.venue)
+            futures[engine.signal_nowait(d.bot_id, by_venue[name], d.id)] = d.id
         except DomainError as e:
             results[d.id] = ("rejected", e.message, [])
     refused = set(results)  # never reached its bot: recorded here
@@ -479,7 +486,8 @@ async def _execute(
     for delivery in pending:
         if delivery.id in results:
             delivery.status, delivery.message, delivery.order_ids = results[delivery.id]
-            if delivery.id in refused or not engine.joins_writes:  # else the engine wrote it
+            wrote = delivery.id in engines and engines[delivery.id].joins_writes
+            if delivery.id in refused or not wrote:  # else the engine wrote it
                 updates.append({"d_id": delivery.id, "status": delivery.status,
                                 "message": delivery.message, "order_ids": delivery.order_ids})  # fmt: skip
     statuses = [r[0] for r in results.values()]
@@ -491,7 +499,7 @@ async def _execute(
         row.message = next((m for s, m, _ in results.values() if m), "no bot acted on it")
     elif wait_seconds > 0:
         row.message = "accepted; its bots are still executing it"
-    await engine.store.run(lambda s: _record(s, row, updates))
+    await venues.store.run(lambda s: _record(s, row, updates))
 
 
 _OUTCOME = (

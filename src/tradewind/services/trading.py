@@ -1,4 +1,5 @@
-"""Trading accounts: ownership, the default paper account, and the venue each account is on.
+"""Trading accounts: ownership, the default paper account, and the venue (and bot engine)
+each account is on.
 
 Orders, positions and balances live in the venue (the paper venue keeps them in memory and
 in the store); this service checks that an account belongs to the caller first, so another
@@ -14,12 +15,15 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradewind.domain.errors import NotFound, ValidationFailed
+from tradewind.domain.errors import Conflict, NotFound, ValidationFailed, VenueUnavailable
 from tradewind.domain.instruments import Instrument
 from tradewind.domain.orders import Position, PositionMode
+from tradewind.engine.bots import BotEngine
 from tradewind.services.pagination import Page, make_page, paginate
+from tradewind.store.db import StoreRunner
 from tradewind.store.tables import FillRow, OrderRow, PositionRow, TradingAccountRow
 from tradewind.venues.base import Venue
+from tradewind.venues.ccxt.venue import CcxtVenue
 from tradewind.venues.paper.catalog import DEFAULT_BALANCES, DEFAULT_LEVERAGE
 from tradewind.venues.paper.persistence import AccountInfo
 from tradewind.venues.paper.venue import PaperVenue
@@ -27,18 +31,50 @@ from tradewind.venues.paper.venue import PaperVenue
 DEFAULT_ACCOUNT_NAME = "Paper"
 
 
-class Venues:
-    """The venues this process trades on, by name."""
+TradingVenue = PaperVenue | CcxtVenue
+"""A venue accounts trade on: the paper venue, or a live exchange through CCXT."""
 
-    def __init__(self, paper: PaperVenue) -> None:
+
+def live_venue_name(exchange: str, testnet: bool) -> str:
+    """The venue of an exchange's accounts: CCXT's id (``binance``), with ``-testnet`` for its
+    test network (other URLs, other markets and orders: a venue of its own)."""
+    return f"{exchange}{TESTNET_SUFFIX}" if testnet else exchange
+
+
+TESTNET_SUFFIX = "-testnet"
+
+
+class Venues:
+    """The venues this process trades on, by name, each with the bot engine running its bots:
+    the paper venue, and one CCXT venue per exchange (its testnet apart) that has accounts,
+    once connected (``services.live``). ``waiting`` names the live venues that have accounts
+    but are not connected yet, and why."""
+
+    def __init__(self, paper: PaperVenue, engine: BotEngine) -> None:
         self.paper = paper
         as_venue: Venue = paper  # mypy checks the paper venue against the Venue protocol here
-        self._by_name = {as_venue.name: paper}
+        self._by_name: dict[str, TradingVenue] = {as_venue.name: paper}
+        self._engines: dict[str, BotEngine] = {paper.name: engine}
+        self.waiting: dict[str, str] = {}
 
-    def get(self, name: str) -> PaperVenue:
+    def add(self, venue: CcxtVenue, engine: BotEngine) -> None:
+        self._by_name[venue.name] = venue
+        self._engines[venue.name] = engine
+        self.waiting.pop(venue.name, None)
+
+    def remove(self, name: str) -> None:
+        if name != self.paper.name:
+            self._by_name.pop(name, None)
+            self._engines.pop(name, None)
+
+    def get(self, name: str) -> TradingVenue:
         try:
             return self._by_name[name]
         except KeyError:
+            if name in self.waiting:
+                raise VenueUnavailable(
+                    f"{name} is not connected yet ({self.waiting[name]}); Tradewind keeps trying"
+                ) from None
             raise ValidationFailed(
                 f"unknown venue {name}",
                 details=[{"field": "venue", "message": f"one of {sorted(self._by_name)}"}],
@@ -48,17 +84,107 @@ class Venues:
     def names(self) -> list[str]:
         return sorted(self._by_name)
 
-    async def for_account(self, session: AsyncSession, user_id: str, account_id: str) -> PaperVenue:
-        """The venue holding the caller's account; NotFound for anyone else's. Venues keep
-        their accounts in memory, so this usually needs no query."""
-        for venue in self._by_name.values():
-            info = venue.find_account(account_id)
-            if info is not None:
-                if info.user_id != user_id:
-                    raise NotFound("account not found")
-                return venue
+    @property
+    def live(self) -> list[CcxtVenue]:
+        return [v for v in self._by_name.values() if isinstance(v, CcxtVenue)]
+
+    @property
+    def store(self) -> StoreRunner:
+        return self._engines[self.paper.name].store
+
+    def engine(self, name: str) -> BotEngine:
+        """The bot engine of the venue called ``name``."""
+        self.get(name)
+        return self._engines[name]
+
+    @property
+    def engines(self) -> list[BotEngine]:
+        return list(self._engines.values())
+
+    def running(self, bot_id: str) -> BotEngine | None:
+        """The engine running ``bot_id`` (active or paused), if one is."""
+        for engine in self._engines.values():
+            if engine.is_running(bot_id):
+                return engine
+        return None
+
+    def is_running(self, bot_id: str) -> bool:
+        return self.running(bot_id) is not None
+
+    async def for_account(
+        self, session: AsyncSession, user_id: str, account_id: str
+    ) -> TradingVenue:
+        """The venue holding the caller's account; NotFound for anyone else's. The paper
+        venue keeps its accounts in memory, so this usually needs no query."""
+        info = self.paper.find_account(account_id)
+        if info is not None:
+            if info.user_id != user_id:
+                raise NotFound("account not found")
+            return self.paper
         row = await owned_account(session, user_id, account_id)
-        return self.get(row.venue)
+        venue = self.get(row.venue)
+        if isinstance(venue, CcxtVenue) and not venue.has_account(account_id):
+            if row.exchange_account_id is None:
+                raise Conflict("this account's exchange keys were deleted: add them again to trade")
+            raise VenueUnavailable(f"account {account_id} is not connected to {venue.name} yet")
+        return venue
+
+    async def paper_account(
+        self, session: AsyncSession, user_id: str, account_id: str
+    ) -> PaperVenue:
+        """``for_account`` for the terminal's calls, which trade paper accounts only for now
+        (bots trade on exchange accounts): ValidationFailed for a live one."""
+        venue = await self.for_account(session, user_id, account_id)
+        if not isinstance(venue, PaperVenue):
+            raise ValidationFailed(
+                f"account {account_id} is on {venue.name}: the terminal trades paper accounts "
+                "only for now (bots trade on exchange accounts)",
+                details=[{"field": "account_id", "message": "a paper account"}],
+            )
+        return venue
+
+    def venue_of(self, account_id: str) -> TradingVenue:
+        """The live venue holding ``account_id`` in memory, else the paper venue (to value a
+        bot's holdings at its own market's price; no ownership check)."""
+        for venue in self.live:
+            if venue.has_account(account_id):
+                return venue
+        return self.paper
+
+    def engine_of(self, account_id: str) -> BotEngine:
+        """The engine of the venue holding ``account_id`` in memory (no ownership check: for
+        bots the caller has already checked)."""
+        if self.paper.find_account(account_id) is not None:
+            return self._engines[self.paper.name]
+        for venue in self.live:
+            if venue.has_account(account_id):
+                return self._engines[venue.name]
+        raise VenueUnavailable(f"account {account_id} is not connected to its exchange")
+
+    async def engine_for(self, session: AsyncSession, user_id: str, account_id: str) -> BotEngine:
+        """The bot engine of the caller's account's venue (NotFound for anyone else's)."""
+        venue = await self.for_account(session, user_id, account_id)
+        return self._engines[venue.name]
+
+    async def forget_account(self, name: str, account_id: str) -> None:
+        """Take an account out of its venue (its rows are being deleted, or its keys were)."""
+        venue = self._by_name.get(name)
+        if isinstance(venue, CcxtVenue):
+            await venue.remove_account(account_id)
+        elif venue is not None:
+            await venue.forget_account(account_id)
+
+    async def priced(self, engine: BotEngine, symbol: str) -> None:
+        """Make sure ``symbol`` has a price on ``engine``'s venue: a live venue polls it once
+        (it polls only the symbols it watches); Conflict when there is still none."""
+        venue = engine.venue
+        venue.instrument(symbol)
+        if venue.mark(symbol) is None:
+            live = self._by_name.get(venue.name)
+            if isinstance(live, CcxtVenue):
+                await live.poll_price(symbol)
+        if venue.mark(symbol) is None:
+            raise Conflict(f"no price for {symbol} yet; try again when the market has one")
 
 
 async def owned_account(session: AsyncSession, user_id: str, account_id: str) -> TradingAccountRow:
@@ -218,4 +344,4 @@ async def close_user_accounts(session: AsyncSession, venues: Venues, user_id: st
     """Before a user is deleted: take its accounts out of the venues' memory (the store drops
     their rows with the user)."""
     for row in await list_accounts(session, user_id):
-        await venues.get(row.venue).forget_account(row.id)
+        await venues.forget_account(row.venue, row.id)

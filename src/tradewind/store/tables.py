@@ -78,7 +78,7 @@ class ApiKeyRow(Base):
 
 
 class TradingAccountRow(Base):
-    """A venue account (paper now, exchange accounts later) owned by a user."""
+    """A venue account owned by a user: on paper, or on an exchange through its keys."""
 
     __tablename__ = "trading_accounts"
 
@@ -95,6 +95,14 @@ class TradingAccountRow(Base):
     """Leverage per symbol where one was chosen (a bot's ``SetLeverage``)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    exchange_account_id: Mapped[str | None] = mapped_column(ID, default=None)
+    """On a live exchange: the exchange account (keys) it trades with; None on paper, and
+    once those keys are deleted (the account stays for its records). No foreign key: see
+    migration 0012."""
+
+    __table_args__ = (
+        Index("ix_trading_accounts_exchange_account_id", "exchange_account_id", unique=True),
+    )
 
 
 class BalanceRow(Base):

@@ -19,7 +19,7 @@ from tradewind.domain.clock import ManualClock
 from tradewind.logs import configure_logging
 from tradewind.marketdata.live import LiveFeed, NoLivePrice
 from tradewind.services.credentials import Credentials
-from tradewind.services.exchange_clients import ClientFactory, ccxt_client
+from tradewind.venues.ccxt.clients import ClientFactory, ccxt_client
 from tradewind.venues.ccxt.prices import SEED_BARS, LivePrices, public_client
 from tradewind.venues.paper.catalog import PAPER_INSTRUMENTS
 

@@ -73,7 +73,7 @@ async def get_account(account_id: str, principal: ReadScope, session: SessionDep
 async def reset_account(
     account_id: str, principal: FullScope, session: SessionDep, runtime: RuntimeDep
 ) -> AccountBalances:
-    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
     await venue.reset_account(account_id)
     return balances_read(venue, account_id)
 
@@ -100,7 +100,7 @@ async def place_order(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> OrderRead:
-    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
     placed = await venue.place_order(account_id, OrderRequest(
         symbol=body.symbol, side=body.side, type=body.type, amount=body.amount, price=body.price,
         stop_price=body.stop_price, client_order_id=body.client_order_id, reduce_only=body.reduce_only,
@@ -157,7 +157,7 @@ async def amend_order(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> OrderRead:
-    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
     order = await venue.amend_order(
         account_id, order_id, price=body.price, stop_price=body.stop_price, amount=body.amount
     )
@@ -169,7 +169,7 @@ async def amend_order(
 async def cancel_order(
     account_id: str, order_id: str, principal: TradeScope, session: SessionDep, runtime: RuntimeDep
 ) -> OrderRead:
-    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
     return order_read(venue, await venue.cancel_order(account_id, order_id))
 
 
@@ -201,7 +201,7 @@ async def list_positions(
     account_id: str, principal: ReadScope, session: SessionDep, runtime: RuntimeDep,
     status: Literal["open", "closed"] = "open", limit: LimitQuery = DEFAULT_PAGE, cursor: CursorQuery = None,
 ) -> PageOf[PositionRead]:  # fmt: skip
-    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
     if status == "open":
         return PageOf[PositionRead](
             data=[position_read(venue, p) for p in venue.positions(account_id)], next_cursor=None
@@ -221,7 +221,7 @@ async def get_position(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> PositionRead:
-    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
     for p in venue.positions(account_id):
         if p.id == position_id:
             return position_read(venue, p)
@@ -234,7 +234,7 @@ async def close_position(
     account_id: str, position_id: str, body: PositionClose, principal: TradeScope, session: SessionDep,
     runtime: RuntimeDep,
 ) -> OrderRead:  # fmt: skip
-    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
     placed = await venue.close_position(account_id, PositionId(position_id), body.amount)
     return order_read(venue, placed.order, placed.fills)
 
@@ -245,7 +245,7 @@ async def protect_position(
     account_id: str, position_id: str, body: PositionProtect, principal: TradeScope, session: SessionDep,
     runtime: RuntimeDep,
 ) -> PositionRead:  # fmt: skip
-    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
     position = await venue.set_protection(
         account_id, position_id, stop_loss=body.stop_loss, take_profit=body.take_profit
     )

@@ -67,7 +67,7 @@ class BotRead(BaseModel):
 
     @classmethod
     def of(cls, row: BotRow, runtime: Any, followers: int = 0) -> BotRead:
-        profit = bots.profit(row, runtime.venues.paper)
+        profit = bots.profit(row, runtime.venues.venue_of(row.account_id))
         return cls(
             bot_id=row.id, type=row.script, name=row.name, account_id=row.account_id, symbol=row.symbol,
             status=BotStatus(row.status), status_reason=row.status_reason, settings=row.settings,
@@ -179,7 +179,6 @@ async def edit_bot(
         bot_id,
         name=body.name,
         changes=body.settings,
-        engine=runtime.bots,
     )
     return await _read(session, runtime, row)
 
@@ -189,7 +188,7 @@ async def edit_bot(
 async def delete_bot(
     bot_id: str, principal: TradeScope, session: SessionDep, runtime: RuntimeDep
 ) -> None:
-    await bots.delete(session, runtime.clock, principal.user_id, bot_id, engine=runtime.bots)
+    await bots.delete(session, runtime.clock, principal.user_id, bot_id, venues=runtime.venues)
 
 
 # ---- lifecycle ---------------------------------------------------------------------------
@@ -221,7 +220,7 @@ class CloneRequest(Model):
 async def start_bot(
     bot_id: str, principal: TradeScope, session: SessionDep, runtime: RuntimeDep
 ) -> BotRead:
-    row = await bots.start(session, runtime.bots, principal.user_id, bot_id)
+    row = await bots.start(session, runtime.venues, principal.user_id, bot_id)
     return await _read(session, runtime, row)
 
 
@@ -230,7 +229,7 @@ async def start_bot(
 async def pause_bot(
     bot_id: str, principal: TradeScope, session: SessionDep, runtime: RuntimeDep
 ) -> BotRead:
-    row = await bots.pause(session, runtime.bots, principal.user_id, bot_id)
+    row = await bots.pause(session, runtime.venues, principal.user_id, bot_id)
     return await _read(session, runtime, row)
 
 
@@ -241,7 +240,7 @@ async def stop_bot(
     body: StopRequest | None = None,
 ) -> BotRead:  # fmt: skip
     row = await bots.stop(
-        session, runtime.bots, principal.user_id, bot_id,
+        session, runtime.venues, principal.user_id, bot_id,
         close_positions=body.close_positions if body else None,
     )  # fmt: skip
     return await _read(session, runtime, row)

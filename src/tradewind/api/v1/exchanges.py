@@ -192,6 +192,9 @@ async def create_exchange_account(
         session, runtime.vault, runtime.exchange_clients, runtime.clock, principal.user_id,
         NewExchangeAccount(exchange=body.exchange, credentials=credentials, label=body.label),
     )  # fmt: skip
+    trading = await exchange_accounts.trading_account_of(session, row)
+    await session.commit()  # the venue reads the link in its own session
+    await runtime.live.attach(trading.id, wait=row.status == "verified")
     return ExchangeAccountRead.of(row)
 
 
@@ -232,10 +235,16 @@ async def verify_exchange_account(
     return ExchangeAccountRead.of(row)
 
 
-@router.delete(ACCOUNT, status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 403, 404),
-               tags=["exchange accounts"], summary="Delete an exchange account and its credentials")  # fmt: skip
+@router.delete(ACCOUNT, status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 403, 404, 409),
+               tags=["exchange accounts"],
+               summary="Delete an exchange account and its credentials (not while its bots run)")  # fmt: skip
 async def delete_exchange_account(
-    account_id: str, principal: FullScope, session: SessionDep
+    account_id: str, principal: FullScope, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    await exchange_accounts.delete_exchange_account(session, principal.user_id, account_id)
+    trading = await exchange_accounts.delete_exchange_account(
+        session, principal.user_id, account_id
+    )
+    await session.commit()
+    if trading is not None:
+        await runtime.venues.forget_account(trading.venue, trading.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -130,7 +130,7 @@ def incoming(
 async def _submit(runtime: Any, session: Any, signal: signals.Incoming) -> signals.Outcome:
     settings = runtime.settings
     return await signals.submit(
-        session, runtime.bots, runtime.clock, signal,
+        session, runtime.venues, runtime.clock, signal,
         dedup_seconds=settings.signal_dedup_seconds, wait_seconds=settings.signal_wait_seconds,
     )  # fmt: skip
 

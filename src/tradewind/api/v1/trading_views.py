@@ -24,7 +24,7 @@ def account_read(row: TradingAccountRow) -> AccountRead:
     )  # fmt: skip
 
 
-def balances_read(venue: PaperVenue, account_id: str) -> AccountBalances:
+def balances_read(venue: trading.TradingVenue, account_id: str) -> AccountBalances:
     summary = venue.summary(account_id)
     balances = venue.balances(account_id)
     return AccountBalances(

@@ -159,6 +159,21 @@ class CcxtVenue:
                 if found is not None:
                     self.instruments[found.symbol] = found
 
+    @property
+    def account_ids(self) -> list[str]:
+        return list(self._accounts)
+
+    def has_account(self, account_id: str) -> bool:
+        return account_id in self._accounts
+
+    async def remove_account(self, account_id: str) -> None:
+        """Stop trading ``account_id`` (its keys were deleted): its client is closed; what it
+        has on the exchange stays there, and its records in the store."""
+        async with self._lock:
+            account = self._accounts.pop(account_id, None)
+        if account is not None:
+            await account.close()
+
     async def load(self) -> None:
         """The accounts' open orders from the store (the exchange is not asked: ``reconcile``)."""
         async with self._lock, self._writer.sessions() as session:
@@ -182,11 +197,13 @@ class CcxtVenue:
         written here that never arrived are sent; each difference is published as
         ``OrderReconciled`` (the engine logs it on the bot)."""
         async with self._lock:
-            for account in self._accounts.values():
+            for account in list(self._accounts.values()):
                 batch = _Batch()
                 try:
                     await self._sync(account, batch, reconciling=True)
                     await account.refresh_balances()
+                except VenueRefused as e:  # one account's keys: the others still trade
+                    _refused(account, e)
                 finally:
                     await self._finish(batch)
             self.connected = True
@@ -194,10 +211,12 @@ class CcxtVenue:
     async def sync(self) -> None:
         """Poll every account's orders once: apply fills, cancellations, lost placements."""
         async with self._lock:
-            for account in self._accounts.values():
+            for account in list(self._accounts.values()):
                 batch = _Batch()
                 try:
                     await self._sync(account, batch, reconciling=False)
+                except VenueRefused as e:
+                    _refused(account, e)
                 finally:
                     await self._finish(batch)
 
@@ -238,6 +257,12 @@ class CcxtVenue:
         """Poll ``symbol``'s price from now on."""
         self.instrument(symbol)
         self._watched[symbol] = None
+
+    async def poll_price(self, symbol: str) -> Decimal | None:
+        """Watch ``symbol`` and poll the prices now (a bot about to start needs one)."""
+        self.watch(symbol)
+        await self.refresh_prices()
+        return self._marks.get(symbol)
 
     def mark(self, symbol: str) -> Decimal | None:
         """The last price polled; None before the first (the symbol is watched from then)."""
@@ -852,6 +877,13 @@ class CcxtVenue:
 
     def _note(self, order: Order, message: str, batch: _Batch) -> None:
         batch.events.append(ev.OrderReconciled(snapshot(order), message))
+
+
+def _refused(account: ExchangeAccount, error: VenueRefused) -> None:
+    """An account the exchange refuses (revoked keys, no permission) is passed over, not the
+    whole venue: every other account keeps trading; this one is tried again next round."""
+    log.warning("exchange refused an account's request", exchange=account.exchange,
+                account_id=account.id, error=error.message)  # fmt: skip
 
 
 def _on_exchange(order: Order) -> bool:

@@ -245,7 +245,7 @@ async def create_bot(
             script=script.id, name=script.name, settings=settings,
             leverage=Decimal(str(settings.get("leverage", 1))),
         ))  # fmt: skip
-    row = await bots.start(session, runtime.bots, body.user_id, row.id)
+    row = await bots.start(session, runtime.venues, body.user_id, row.id)
     return ok((await _views(session, runtime, [row]))[0])
 
 
@@ -261,7 +261,6 @@ async def edit_bot(
     changes = settings_in(body.settings, runtime.venues.paper)
     await bots.edit(
         session, runtime.venues, runtime.clock, row.user_id, row.id, changes=changes,
-        engine=runtime.bots,
     )  # fmt: skip
     return ok(True)
 
@@ -301,7 +300,7 @@ async def start_bot(
     body: BotRef, principal: Partner, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     row = await partner_bot(session, principal.user_id, body.bot_id, body.user_id)
-    await bots.start(session, runtime.bots, row.user_id, row.id)
+    await bots.start(session, runtime.venues, row.user_id, row.id)
     return ok(True)
 
 
@@ -310,7 +309,7 @@ async def stop_bot(
     body: BotRef, principal: Partner, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     row = await partner_bot(session, principal.user_id, body.bot_id, body.user_id)
-    await bots.stop(session, runtime.bots, row.user_id, row.id)
+    await bots.stop(session, runtime.venues, row.user_id, row.id)
     return ok(True)
 
 
@@ -319,7 +318,7 @@ async def delete_bot(
     body: BotRef, principal: Partner, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     row = await partner_bot(session, principal.user_id, body.bot_id, body.user_id)
-    await bots.delete(session, runtime.clock, row.user_id, row.id, engine=runtime.bots)
+    await bots.delete(session, runtime.clock, row.user_id, row.id, venues=runtime.venues)
     return ok(True)
 
 

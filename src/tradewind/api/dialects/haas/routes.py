@@ -200,9 +200,12 @@ async def create_user(
     row = await accounts.create_managed_user(
         session, runtime.clock, principal.user_id, exchange_user_id=body.exchange_user_id
     )
-    await exchange_accounts.add(
+    added = await exchange_accounts.add(
         session, runtime.vault, runtime.clock, row.id, info, credentials, result
     )
+    linked = await exchange_accounts.trading_account_of(session, added)
+    await session.commit()
+    await runtime.live.attach(linked.id, wait=added.status == "verified")
     return ok(row.id)
 
 

@@ -94,7 +94,7 @@ async def send_signal(
     incoming = _parse(partner_id, await accounts.managed_user_ids(session, partner_id), body.signal)
     settings = runtime.settings
     outcome = await signals.submit(
-        session, runtime.bots, runtime.clock, incoming,
+        session, runtime.venues, runtime.clock, incoming,
         dedup_seconds=settings.signal_dedup_seconds, wait_seconds=settings.signal_wait_seconds,
     )  # fmt: skip
     if outcome.reason is not None:

@@ -51,7 +51,7 @@ _TARGET = {"start": BotStatus.ACTIVE, "stop": BotStatus.STOPPED, "pause": BotSta
 
 
 def _config(row: BotRow, runtime: Any) -> BotConfig:
-    profit = bots.profit(row, runtime.venues.paper)
+    profit = bots.profit(row, runtime.venues.venue_of(row.account_id))
     return translate.bot_config(row, profit.total, PAPER)
 
 
@@ -157,11 +157,11 @@ async def control_bot(
     if row.status != _TARGET[body.action].value:
         user = principal.user_id
         if body.action == "start":
-            row = await bots.start(session, runtime.bots, user, bot_id)
+            row = await bots.start(session, runtime.venues, user, bot_id)
         elif body.action == "pause":
-            row = await bots.pause(session, runtime.bots, user, bot_id)
+            row = await bots.pause(session, runtime.venues, user, bot_id)
         else:
-            row = await bots.stop(session, runtime.bots, user, bot_id)
+            row = await bots.stop(session, runtime.venues, user, bot_id)
     return BotEnvelope(bot=_config(row, runtime))
 
 
@@ -172,7 +172,7 @@ async def delete_bot(
     runtime: RuntimeDep,
 ) -> Message:
     """Stopped first if it runs; its orders and fills stay in the account's records."""
-    await bots.delete(session, runtime.clock, principal.user_id, bot_id, engine=runtime.bots)
+    await bots.delete(session, runtime.clock, principal.user_id, bot_id, venues=runtime.venues)
     return Message(message=f"Bot {bot_id} deleted")
 
 

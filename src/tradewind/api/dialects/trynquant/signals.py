@@ -123,7 +123,7 @@ async def send_signal(request: Request, session: SessionDep, runtime: RuntimeDep
     incoming = await _incoming(runtime, session, principal.user_id, body)
     settings = runtime.settings
     outcome = await signals.submit(
-        session, runtime.bots, runtime.clock, incoming,
+        session, runtime.venues, runtime.clock, incoming,
         dedup_seconds=settings.signal_dedup_seconds, wait_seconds=settings.signal_wait_seconds,
     )  # fmt: skip
     orders = outcome.order_ids

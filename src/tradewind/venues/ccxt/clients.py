@@ -1,5 +1,5 @@
-"""The edge between Tradewind and CCXT for the exchange registry, markets and credential
-checks: the one module of the services that imports ``ccxt``. Clients are made by a
+"""CCXT clients for the services: the exchange registry's metadata, markets, credential checks,
+and the clients a live venue trades through. Clients are made by a
 ``ClientFactory`` held on the runtime (tests pass one pointed at a local fake); CCXT's errors
 become domain errors or check outcomes here, and go no further.
 
@@ -12,7 +12,7 @@ import functools
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -21,12 +21,22 @@ import ccxt.async_support as ccxt_async
 
 from tradewind.domain.errors import VenueUnavailable
 from tradewind.logs import get_logger
-from tradewind.services.credentials import Credentials
 
 log = get_logger("tradewind.exchanges")
 
 CLIENT_LOG = logging.getLogger("tradewind.ccxt")
 CLIENT_LOG.setLevel(logging.INFO)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """An exchange account's credentials, decrypted: handed to an exchange client, never to
+    an API answer or a log line (the ``repr`` shows none of them)."""
+
+    api_key: str = field(repr=False)
+    secret: str = field(repr=False)
+    passphrase: str | None = field(default=None, repr=False)
+    testnet: bool = False
 
 
 class ClientFactory(Protocol):

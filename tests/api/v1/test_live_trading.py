@@ -1,0 +1,257 @@
+"""Live trading through the HTTP API: exchange keys added, their trading account on
+``binance``, a spot grid bot on it trading on FakeBinance through CCXT's own client (the
+service's polling, its engine per venue), stopped, and resumed after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from decimal import Decimal as D
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Harness
+from tests.fakes.binance import SPOT_ONLY_OPTIONS, FakeBinance, point_ccxt
+from tests.helpers import key_auth, new_key, new_user
+from tradewind.api.app import create_app
+from tradewind.domain.clock import ManualClock
+from tradewind.settings import Settings
+from tradewind.venues.ccxt.client_ids import exchange_client_id
+from tradewind.venues.ccxt.clients import Credentials, ccxt_client
+
+BTC = "BTC/USDT"
+V1 = "/api/v1"
+GRID = {
+    "symbol": BTC, "lowerLimit": 49000, "upperLimit": 51000, "gridCount": 4,
+    "investmentAsset": "Quote", "investmentAmount": 1000, "tradeToFillGrid": True,
+}  # fmt: skip
+# at 50,200: buys at 49,000, 49,500 and 50,000; a sell at 51,000, after a market buy for it
+LADDER = [
+    ("BUY", D(49000), D("0.0051")), ("BUY", D(49500), D("0.00505")),
+    ("BUY", D(50000), D("0.005")), ("SELL", D(51000), D("0.00495")),
+]  # fmt: skip
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBinance]:
+    with FakeBinance() as fake:
+        fake.set_price(BTC, 50_200)
+        yield fake
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"exchange_poll_seconds": 0.05}
+
+
+class FakeClients:
+    """Tradewind's own client factory, every URL pointed at the fake."""
+
+    def __init__(self, fake: FakeBinance) -> None:
+        self.fake = fake
+
+    def __call__(self, exchange_id: str, credentials: Credentials | None = None) -> Any:
+        config = {"options": SPOT_ONLY_OPTIONS, "timeout": 3000, "timeout_on_exit": 0}
+        return point_ccxt(ccxt_client(exchange_id, credentials, config=config), self.fake.url)
+
+
+@pytest.fixture
+def exchange_clients(fake: FakeBinance) -> FakeClients:
+    return FakeClients(fake)
+
+
+async def trader(client: httpx.AsyncClient) -> dict[str, str]:
+    user = await new_user(client)
+    return key_auth(await new_key(client, user["auth"], "full"))
+
+
+async def exchange_account(client: httpx.AsyncClient, h: dict[str, str], fake: FakeBinance) -> str:
+    """Add the fake's keys; the id of the trading account they came with."""
+    r = await client.post(f"{V1}/exchange-accounts", headers=h, json={
+        "exchange": "binance", "api_key": fake.api_key, "secret": fake.secret, "label": "main",
+    })  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "verified"
+    listed = (await client.get(f"{V1}/accounts", headers=h)).json()
+    (account,) = [a for a in listed if a["venue"] == "binance"]
+    assert account["name"] == "main"
+    return str(account["account_id"])
+
+
+async def started_grid(client: httpx.AsyncClient, h: dict[str, str], account_id: str) -> str:
+    r = await client.post(f"{V1}/bots", headers=h, json={
+        "type": "spot_grid", "name": "live grid", "settings": GRID, "account_id": account_id,
+    })  # fmt: skip
+    assert r.status_code == 201, r.text
+    bot_id = str(r.json()["bot_id"])
+    r = await client.post(f"{V1}/bots/{bot_id}/start", headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "active"
+    return bot_id
+
+
+def resting(fake: FakeBinance) -> list[tuple[str, D, D]]:
+    return sorted((o.side.value, o.price, o.orig_qty) for o in fake.orders if o.is_open)
+
+
+def ladder_rests(fake: FakeBinance) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return resting(fake) == LADDER
+
+    return check
+
+
+def named(fake: FakeBinance, name: str) -> Any:
+    found = [o for o in fake.orders if o.client_order_id == exchange_client_id(name)]
+    return found[0] if found else None
+
+
+async def until(check: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> None:
+    """Wait for the service's polling to make ``check`` true."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def bot_orders(client: httpx.AsyncClient, h: dict[str, str], bot_id: str) -> list[Any]:
+    r = await client.get(f"{V1}/bots/{bot_id}/orders?limit=100", headers=h)
+    assert r.status_code == 200, r.text
+    return list(r.json()["data"])
+
+
+async def logs(client: httpx.AsyncClient, h: dict[str, str], bot_id: str) -> list[str]:
+    r = await client.get(f"{V1}/bots/{bot_id}/logs?limit=200", headers=h)
+    assert r.status_code == 200, r.text
+    return [line["message"] for line in r.json()["data"]]
+
+
+class TestABotOnAnExchangeAccount:
+    async def test_trades_on_the_exchange_re_arms_and_stops(
+        self, tw: Harness, fake: FakeBinance
+    ) -> None:
+        h = await trader(tw.client)
+        account_id = await exchange_account(tw.client, h, fake)
+
+        bot_id = await started_grid(tw.client, h, account_id)
+
+        await until(ladder_rests(fake))  # the sell once the market buy's fill is polled
+        assert named(fake, f"{bot_id}:4").price == D(50000)
+        assert len({o.client_order_id for o in fake.orders}) == len(fake.orders) == 5
+
+        fake.set_price(BTC, 49_900)  # the 50,000 buy fills; the venue re-arms a sell at 50,500
+
+        async def re_armed() -> bool:
+            order = named(fake, f"{bot_id}:4:r1")
+            return order is not None and order.is_open
+
+        await until(re_armed)
+        assert (named(fake, f"{bot_id}:4:r1").side.value, named(fake, f"{bot_id}:4:r1").price) == (
+            "SELL", D(50500),
+        )  # fmt: skip
+
+        async def filled_in_the_api() -> bool:
+            orders = await bot_orders(tw.client, h, bot_id)
+            return any(o["status"] == "filled" and D(o["price"]) == D(50000) for o in orders)
+
+        await until(filled_in_the_api)
+        fills = (await tw.client.get(f"{V1}/accounts/{account_id}/fills", headers=h)).json()
+        assert sorted((f["side"], D(f["price"])) for f in fills["data"]) == [
+            ("buy", D(50000)), ("buy", D(50200)),
+        ]  # fmt: skip
+        orders = await bot_orders(tw.client, h, bot_id)
+        assert any(o["client_order_id"] == f"{bot_id}:4:r1" and o["status"] == "open"
+                   for o in orders)  # fmt: skip
+        assert any(line.startswith("Bought 0.005 BTC at 50000") for line in
+                   await logs(tw.client, h, bot_id))  # fmt: skip
+
+        r = await tw.client.post(f"{V1}/bots/{bot_id}/stop", headers=h)
+
+        assert r.status_code == 200 and r.json()["status"] == "stopped", r.text
+        assert [o for o in fake.orders if o.is_open] == []
+
+    async def test_another_user_neither_sees_nor_uses_it(
+        self, tw: Harness, fake: FakeBinance
+    ) -> None:
+        h = await trader(tw.client)
+        account_id = await exchange_account(tw.client, h, fake)
+        other = await trader(tw.client)
+
+        assert (
+            await tw.client.get(f"{V1}/accounts/{account_id}", headers=other)
+        ).status_code == 404
+        listed = (await tw.client.get(f"{V1}/accounts", headers=other)).json()
+        assert all(a["venue"] == "paper" for a in listed)
+        r = await tw.client.post(f"{V1}/bots", headers=other, json={
+            "type": "spot_grid", "name": "x", "settings": GRID, "account_id": account_id,
+        })  # fmt: skip
+        assert r.status_code == 404
+        assert (
+            await tw.client.get(f"{V1}/accounts/{account_id}/fills", headers=other)
+        ).status_code == 404
+
+    async def test_its_keys_are_not_deleted_while_a_bot_runs_on_them(
+        self, tw: Harness, fake: FakeBinance
+    ) -> None:
+        h = await trader(tw.client)
+        account_id = await exchange_account(tw.client, h, fake)
+        bot_id = await started_grid(tw.client, h, account_id)
+        (keys,) = (await tw.client.get(f"{V1}/exchange-accounts", headers=h)).json()["data"]
+
+        r = await tw.client.delete(f"{V1}/exchange-accounts/{keys['account_id']}", headers=h)
+        assert r.status_code == 409, r.text
+
+        await tw.client.post(f"{V1}/bots/{bot_id}/stop", headers=h)
+        r = await tw.client.delete(f"{V1}/exchange-accounts/{keys['account_id']}", headers=h)
+        assert r.status_code == 204, r.text
+        # the account stays for its records, and trades no more
+        assert (await tw.client.get(f"{V1}/accounts/{account_id}", headers=h)).status_code == 200
+        r = await tw.client.post(f"{V1}/bots/{bot_id}/start", headers=h)
+        assert r.status_code == 409, r.text
+
+
+@asynccontextmanager
+async def serving(
+    settings: Settings, clock: ManualClock, clients: FakeClients
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, clock=clock, exchange_clients=clients)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://tw.test") as client:
+            yield client
+
+
+class TestARestart:
+    async def test_a_fill_while_down_is_applied_once_and_re_armed_once(
+        self, settings: Settings, clock: ManualClock, fake: FakeBinance
+    ) -> None:
+        clients = FakeClients(fake)
+        async with serving(settings, clock, clients) as client:
+            h = await trader(client)
+            account_id = await exchange_account(client, h, fake)
+            bot_id = await started_grid(client, h, account_id)
+            await until(ladder_rests(fake))
+        # the service is down, the bot still active: the 50,000 buy fills meanwhile
+        fake.set_price(BTC, 49_900)
+        assert named(fake, f"{bot_id}:4").is_open is False
+
+        async with serving(settings, clock, clients) as client:
+            r = await client.get(f"{V1}/bots/{bot_id}", headers=h)
+            assert r.json()["status"] == "active"
+            assert named(fake, f"{bot_id}:4:r1").price == D(50500)  # re-armed at start-up
+            found = await logs(client, h, bot_id)
+            assert found.count("Bought 0.005 BTC at 50000 (grid:2)") == 1, found
+            assert any("while Tradewind was not watching" in line for line in found), found
+            await asyncio.sleep(0.3)  # a few polling rounds: nothing more happens
+
+        async with serving(settings, clock, clients) as client:  # and once more
+            fills = (await client.get(f"{V1}/accounts/{account_id}/fills", headers=h)).json()
+            assert sorted((f["side"], D(f["price"])) for f in fills["data"]) == [
+                ("buy", D(50000)), ("buy", D(50200)),
+            ]  # fmt: skip
+            assert len([o for o in fake.orders if o.client_order_id ==
+                        exchange_client_id(f"{bot_id}:4:r1")]) == 1  # fmt: skip
+            assert sum(1 for o in fake.orders if o.is_open) == 4
