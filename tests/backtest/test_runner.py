@@ -237,3 +237,32 @@ async def test_bad_input_is_refused_with_the_reason(
     )  # fmt: skip
     with pytest.raises(DomainError, match=message):
         await run_backtest(bad)
+
+
+@pytest.mark.parametrize("gap_to", [6301, 6350])
+async def test_an_order_a_gap_jumps_over_fills_at_the_gap(gap_to: int) -> None:
+    """A limit sell rests at 6,300 through quiet bars at 6,250; the market then opens at (or
+    above) it and stays there. Jumping the quiet bars moves the price past the order without
+    walking the gap, so the order rests on the wrong side of the price: it must fill at the
+    next tick (at the gap, as a walk of every bar fills it), not wait for the price to come
+    back."""
+    start = 1_700_000_000_000 - 1_700_000_000_000 % HOUR
+    closes = [6250.0] * 10 + [float(gap_to)] * 10
+    ts = np.arange(len(closes), dtype=np.int64) * HOUR + start
+    prices = np.array(closes)
+    candles = Candles(ts, prices, prices, prices, prices, np.ones(len(closes)))
+    sell_at = int(ts[2])
+    signals = [TimedSignal(sell_at, Signal(SignalAction.SELL, amount=D("0.05"), price=D(6300),
+                                           ts_ms=sell_at))]  # fmt: skip
+    spec = BacktestSpec(
+        script="webhook", settings={"symbol": SPOT, "signalToken": "gap"}, symbol=SPOT,
+        timeframe=Timeframe.H1, candles=candles, balances={"USDT": D(1000), "BTC": D(1)},
+        signals=signals,
+    )  # fmt: skip
+    jumped = await run_backtest(spec)
+    walked = await run_backtest(spec, jump=False)
+    assert [(f.ts_ms, f.side, f.price) for f in walked.fills] == [(int(ts[10]), Side.SELL, D(6300))]
+    assert [(f.ts_ms, f.side, f.price) for f in jumped.fills] == [
+        (f.ts_ms, f.side, f.price) for f in walked.fills
+    ]
+    assert jumped.event_bars < walked.event_bars

@@ -406,6 +406,8 @@ class _Run:
         for order in self.venue.engine.open_orders(self.account):
             if order.trailing is not None or order.type is OrderType.MARKET:
                 return None
+            if price is not None and self._crossed(order, float(price)):
+                return None  # it acts at the next tick, wherever the price goes
             watched += (order.price, order.stop_price)
         for position in self.venue.ledger.positions(self.account):
             watched += (position.liquidation_price, position.stop_loss, position.take_profit)
@@ -430,6 +432,19 @@ class _Run:
             watch.above = None if wake.above is None else float(wake.above)
             watch.at_ms = wake.at_ms
         return watch
+
+    def _crossed(self, order: Order, price: float) -> bool:
+        """Whether ``order`` may fill or trigger at ``price`` already (within the margin):
+        a grid's re-arm placed on a fill in the middle of a fast segment can rest on the
+        wrong side of the price, and fills at the next tick even if the price stays put."""
+        m, buy = self.margin, order.side is Side.BUY
+        if order.stop_price is not None and not order.triggered:
+            stop = float(order.stop_price)
+            return stop <= price + m if buy else stop >= price - m
+        if order.price is None:
+            return False
+        limit = float(order.price)
+        return limit >= price - m if buy else limit <= price + m
 
     def _sma_sign_change(self, i: int, w: SmaSignWake) -> int:
         """The first bar at or after ``i`` whose close leaves the sign of fast SMA - slow SMA
