@@ -1,5 +1,6 @@
 """Trading accounts: ownership, the default paper account, and the venue (and bot engine)
-each account is on.
+each account is on. The terminal trades any of them through its venue (``for_account``): the
+paper venue, or an exchange's ``CcxtVenue`` (spot: no positions, leverage or reduce-only).
 
 Orders, positions and balances live in the venue (the paper venue keeps them in memory and
 in the store); this service checks that an account belongs to the caller first, so another
@@ -130,15 +131,14 @@ class Venues:
         return venue
 
     async def paper_account(
-        self, session: AsyncSession, user_id: str, account_id: str
+        self, session: AsyncSession, user_id: str, account_id: str, *, what: str
     ) -> PaperVenue:
-        """``for_account`` for the terminal's calls, which trade paper accounts only for now
-        (bots trade on exchange accounts): ValidationFailed for a live one."""
+        """``for_account`` for what only the paper venue does (``what``: a reset, Tradyn's
+        terminal): ValidationFailed naming ``account_id`` for an exchange account."""
         venue = await self.for_account(session, user_id, account_id)
         if not isinstance(venue, PaperVenue):
             raise ValidationFailed(
-                f"account {account_id} is on {venue.name}: the terminal trades paper accounts "
-                "only for now (bots trade on exchange accounts)",
+                f"account {account_id} is on {venue.name}: {what} takes paper accounts only",
                 details=[{"field": "account_id", "message": "a paper account"}],
             )
         return venue

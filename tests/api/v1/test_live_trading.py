@@ -255,3 +255,106 @@ class TestARestart:
             assert len([o for o in fake.orders if o.client_order_id ==
                         exchange_client_id(f"{bot_id}:4:r1")]) == 1  # fmt: skip
             assert sum(1 for o in fake.orders if o.is_open) == 4
+
+
+async def place(
+    client: httpx.AsyncClient, h: dict[str, str], account_id: str, **body: Any
+) -> httpx.Response:
+    return await client.post(f"{V1}/accounts/{account_id}/orders", headers=h,
+                             json={"symbol": BTC, "amount": "0.01", **body})  # fmt: skip
+
+
+class TestTheTerminalOnAnExchangeAccount:
+    async def test_a_limit_order_rests_is_amended_and_cancelled_on_the_exchange(
+        self, tw: Harness, fake: FakeBinance
+    ) -> None:
+        h = await trader(tw.client)
+        account_id = await exchange_account(tw.client, h, fake)
+
+        r = await place(tw.client, h, account_id, side="buy", type="limit", price="49000")
+
+        assert r.status_code == 201, r.text
+        order = r.json()
+        assert (order["status"], order["ticket"] < 0) == ("open", True)
+        (on_fake,) = fake.orders  # under an id derived from the order's own: never a bot's
+        assert on_fake.client_order_id == exchange_client_id(order["order_id"])
+        assert (on_fake.is_open, on_fake.price) == (True, D(49000))
+        url = f"{V1}/accounts/{account_id}/orders"
+        listed = (await tw.client.get(f"{url}?status=open", headers=h)).json()["data"]
+        assert [o["order_id"] for o in listed] == [order["order_id"]]
+
+        r = await tw.client.patch(f"{url}/{order['order_id']}", headers=h, json={"price": "48500"})
+
+        assert r.status_code == 200, r.text
+        assert (r.json()["status"], D(r.json()["price"])) == ("open", D(48500))
+        assert not fake.order(on_fake.order_id).is_open
+        replaced = [o for o in fake.orders if o.is_open]
+        assert [(o.client_order_id, o.price) for o in replaced] == [
+            (exchange_client_id(order["order_id"], 1), D(48500))
+        ]
+
+        r = await tw.client.delete(f"{url}/{order['order_id']}", headers=h)
+
+        assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+        assert [o for o in fake.orders if o.is_open] == []
+        assert (await tw.client.get(f"{url}?status=open", headers=h)).json()["data"] == []
+
+    async def test_a_marketable_order_fills_with_the_exchanges_fee(
+        self, tw: Harness, fake: FakeBinance
+    ) -> None:
+        h = await trader(tw.client)
+        account_id = await exchange_account(tw.client, h, fake)
+
+        r = await place(tw.client, h, account_id, side="buy", client_order_id="mine-1")
+
+        assert r.status_code == 201, r.text
+        order = r.json()
+        assert (order["status"], D(order["average_price"])) == ("filled", D(50200))
+        (trade,) = fake.trades
+        fills = (await tw.client.get(f"{V1}/accounts/{account_id}/fills", headers=h)).json()
+        assert [(f["order_id"], D(f["amount"]), D(f["fee"]), f["fee_asset"]) for f in
+                fills["data"]] == [(order["order_id"], D("0.01"), trade.commission, "BTC")]  # fmt: skip
+        assert order["fills"] == fills["data"]
+        again = await place(tw.client, h, account_id, side="buy", client_order_id="mine-1")
+        assert again.json()["order_id"] == order["order_id"] and len(fake.orders) == 1
+
+    async def test_the_exchanges_refusals_reach_the_caller(
+        self, tw: Harness, fake: FakeBinance
+    ) -> None:
+        h = await trader(tw.client)
+        account_id = await exchange_account(tw.client, h, fake)
+
+        r = await place(tw.client, h, account_id, side="buy", type="limit", price="49000",
+                        amount="1")  # fmt: skip
+
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["code"] == "insufficient_funds"
+        assert "Account has insufficient balance" in r.json()["error"]["message"]
+        url = f"{V1}/accounts/{account_id}"
+        assert (await tw.client.get(f"{url}/orders", headers=h)).json()["data"] == []
+
+    async def test_what_spot_cannot_do_names_the_field(
+        self, tw: Harness, fake: FakeBinance
+    ) -> None:
+        h = await trader(tw.client)
+        account_id = await exchange_account(tw.client, h, fake)
+        url = f"{V1}/accounts/{account_id}"
+
+        r = await place(tw.client, h, account_id, side="sell", reduce_only=True)
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "reduce_only"
+        r = await tw.client.post(f"{url}/positions/pos_1/close", headers=h, json={})
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "position_id"
+        r = await tw.client.post(f"{url}/reset", headers=h)
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "account_id"
+        assert (await tw.client.get(f"{url}/positions", headers=h)).json()["data"] == []
+        assert fake.orders == []
+
+    async def test_another_users_account_is_not_found(self, tw: Harness, fake: FakeBinance) -> None:
+        h = await trader(tw.client)
+        account_id = await exchange_account(tw.client, h, fake)
+        other = await trader(tw.client)
+
+        r = await place(tw.client, other, account_id, side="buy")
+
+        assert r.status_code == 404, r.text
+        assert fake.orders == []

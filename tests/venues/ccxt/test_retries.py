@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes.binance import FakeBinance
 from tests.venues.ccxt.world import BTC, World
-from tradewind.domain.errors import VenueUnavailable
+from tradewind.domain.errors import RateLimited, VenueUnavailable
 from tradewind.domain.orders import OrderType, Side
 from tradewind.venues.ccxt.client_ids import exchange_client_id
 from tradewind.venues.ccxt.venue import CcxtVenue
@@ -142,3 +142,12 @@ class TestRateLimits:
 
         assert result.error is not None and result.error.code == "rate_limited"
         assert fake.orders == []
+
+    async def test_out_of_tries_the_error_carries_the_exchanges_retry_after(
+        self, venue: CcxtVenue, world: World, fake: FakeBinance
+    ) -> None:
+        fake.rate_limit(8, retry_after=7, method="POST", path="/api/v3/order")
+
+        (result,) = await venue.execute([place(world.account_id, "bot_a:1")])
+
+        assert isinstance(result.error, RateLimited) and result.error.retry_after == 7.0

@@ -1,4 +1,5 @@
-"""The trading terminal, natively: accounts, balances, orders, positions and fills."""
+"""The trading terminal, natively: accounts, balances, orders, positions and fills, on a paper
+account or an exchange account (its venue: paper, or the exchange's through CCXT)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradewind.api.deps import FullScope, ReadScope, RuntimeDep, SessionDep, TradeScope
 from tradewind.api.registry import public_router
@@ -31,9 +33,10 @@ from tradewind.api.v1.trading_views import (
     position_read,
     position_row_read,
 )
-from tradewind.domain.orders import PositionId, Trailing
+from tradewind.domain.orders import Fill, Order, PositionId, Trailing
 from tradewind.services import trading
-from tradewind.venues.paper.venue import OrderRequest
+from tradewind.venues.ops import OrderRequest
+from tradewind.venues.paper.venue import PaperVenue
 
 router = public_router(prefix="/accounts", tags=["trading"])
 ACCOUNT = "/{account_id}"
@@ -68,12 +71,14 @@ async def get_account(account_id: str, principal: ReadScope, session: SessionDep
     return account_read(await trading.owned_account(session, principal.user_id, account_id))
 
 
-@router.post(ACCOUNT + "/reset", response_model=AccountBalances, responses=errors(401, 403, 404),
+@router.post(ACCOUNT + "/reset", response_model=AccountBalances, responses=errors(401, 403, 404, 422),
              summary="Cancel all orders, close all positions and restore the starting balances")  # fmt: skip
 async def reset_account(
     account_id: str, principal: FullScope, session: SessionDep, runtime: RuntimeDep
 ) -> AccountBalances:
-    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.paper_account(
+        session, principal.user_id, account_id, what="a reset"
+    )
     await venue.reset_account(account_id)
     return balances_read(venue, account_id)
 
@@ -92,7 +97,7 @@ async def get_balances(
 
 
 @router.post(ACCOUNT + "/orders", status_code=status.HTTP_201_CREATED, response_model=OrderRead,
-             responses=errors(400, 401, 403, 404, 422), summary="Place an order")  # fmt: skip
+             responses=errors(400, 401, 403, 404, 422, 429, 503), summary="Place an order")  # fmt: skip
 async def place_order(
     account_id: str,
     body: OrderCreate,
@@ -100,7 +105,7 @@ async def place_order(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> OrderRead:
-    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
     placed = await venue.place_order(account_id, OrderRequest(
         symbol=body.symbol, side=body.side, type=body.type, amount=body.amount, price=body.price,
         stop_price=body.stop_price, client_order_id=body.client_order_id, reduce_only=body.reduce_only,
@@ -110,7 +115,22 @@ async def place_order(
     if placed.duplicate:  # the first order's fills are in the store, not in this answer
         stored = await trading.get_order(session, account_id, placed.order.id)
         return order_row_read(stored, await trading.order_fills(session, stored.id))
-    return order_read(venue, placed.order, placed.fills)
+    return await _answer(session, venue, placed.order, placed.fills)
+
+
+async def _answer(
+    session: AsyncSession,
+    venue: trading.TradingVenue,
+    order: Order,
+    fills: list[Fill] | None = None,
+) -> OrderRead:
+    """The order as the venue left it: the paper venue's own (with its ticket, from memory);
+    an exchange's from the store, where the venue wrote it (and the fills it got at once)
+    before answering."""
+    if isinstance(venue, PaperVenue):
+        return order_read(venue, order, fills)
+    row = await trading.get_order(session, order.account_id, order.id)
+    return order_row_read(row, await trading.order_fills(session, order.id) if fills else None)
 
 
 @router.get(
@@ -147,7 +167,7 @@ async def get_order(
     return order_row_read(row, await trading.order_fills(session, order_id))
 
 
-@router.patch(ACCOUNT + "/orders/{order_id}", response_model=OrderRead, responses=errors(400, 401, 403, 404, 422),
+@router.patch(ACCOUNT + "/orders/{order_id}", response_model=OrderRead, responses=errors(400, 401, 403, 404, 422, 429, 503),
               summary="Amend an open order's price, stop price or amount")  # fmt: skip
 async def amend_order(
     account_id: str,
@@ -157,20 +177,20 @@ async def amend_order(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> OrderRead:
-    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
     order = await venue.amend_order(
         account_id, order_id, price=body.price, stop_price=body.stop_price, amount=body.amount
     )
-    return order_read(venue, order)
+    return await _answer(session, venue, order)
 
 
-@router.delete(ACCOUNT + "/orders/{order_id}", response_model=OrderRead, responses=errors(401, 403, 404),
+@router.delete(ACCOUNT + "/orders/{order_id}", response_model=OrderRead, responses=errors(401, 403, 404, 429, 503),
                summary="Cancel an open order")  # fmt: skip
 async def cancel_order(
     account_id: str, order_id: str, principal: TradeScope, session: SessionDep, runtime: RuntimeDep
 ) -> OrderRead:
-    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
-    return order_read(venue, await venue.cancel_order(account_id, order_id))
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+    return await _answer(session, venue, await venue.cancel_order(account_id, order_id))
 
 
 @router.get(
@@ -201,7 +221,7 @@ async def list_positions(
     account_id: str, principal: ReadScope, session: SessionDep, runtime: RuntimeDep,
     status: Literal["open", "closed"] = "open", limit: LimitQuery = DEFAULT_PAGE, cursor: CursorQuery = None,
 ) -> PageOf[PositionRead]:  # fmt: skip
-    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
     if status == "open":
         return PageOf[PositionRead](
             data=[position_read(venue, p) for p in venue.positions(account_id)], next_cursor=None
@@ -221,7 +241,7 @@ async def get_position(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> PositionRead:
-    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
     for p in venue.positions(account_id):
         if p.id == position_id:
             return position_read(venue, p)
@@ -234,9 +254,9 @@ async def close_position(
     account_id: str, position_id: str, body: PositionClose, principal: TradeScope, session: SessionDep,
     runtime: RuntimeDep,
 ) -> OrderRead:  # fmt: skip
-    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
     placed = await venue.close_position(account_id, PositionId(position_id), body.amount)
-    return order_read(venue, placed.order, placed.fills)
+    return await _answer(session, venue, placed.order, placed.fills)
 
 
 @router.patch(ACCOUNT + "/positions/{position_id}", response_model=PositionRead,
@@ -245,7 +265,7 @@ async def protect_position(
     account_id: str, position_id: str, body: PositionProtect, principal: TradeScope, session: SessionDep,
     runtime: RuntimeDep,
 ) -> PositionRead:  # fmt: skip
-    venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
+    venue = await runtime.venues.for_account(session, principal.user_id, account_id)
     position = await venue.set_protection(
         account_id, position_id, stop_loss=body.stop_loss, take_profit=body.take_profit
     )

@@ -75,11 +75,12 @@ def order_read(venue: PaperVenue, order: Order, fills: list[Fill] | None = None)
     )  # fmt: skip
 
 
-def position_read(venue: PaperVenue, p: Position) -> PositionRead:
+def position_read(venue: trading.TradingVenue, p: Position) -> PositionRead:
     instrument = venue.instrument(p.symbol)
     mark = venue.mark(p.symbol) if p.is_open else None
+    ticket = venue.rows.position_tickets.get(p.id) if isinstance(venue, PaperVenue) else None
     return PositionRead(
-        position_id=p.id, ticket=venue.rows.position_tickets.get(p.id), account_id=p.account_id,
+        position_id=p.id, ticket=ticket, account_id=p.account_id,
         symbol=p.symbol, side=p.side, status="open" if p.is_open else "closed", amount=p.amount,
         entry_price=p.entry_price, mark_price=mark, unrealized_pnl=trading.unrealized_pnl(p, instrument, mark),
         realized_pnl=p.realized_pnl, margin=p.margin, leverage=p.leverage, liquidation_price=p.liquidation_price,

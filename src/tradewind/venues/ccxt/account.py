@@ -66,7 +66,7 @@ class ExchangeAccount:
             except RATE_LIMITS as e:  # refused before it was processed: send again
                 wait = next(waits, None)
                 if wait is None:
-                    raise translate(e, exchange=self.exchange) from e
+                    raise translate(e, exchange=self.exchange, client=self.client) from e
                 await pause(self.client, e, wait, self.policy, self.exchange)
             except RETRYABLE as e:
                 wait = next(waits, None)

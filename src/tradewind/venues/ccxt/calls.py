@@ -75,8 +75,9 @@ def retry_after(client: Any, error: Exception) -> float | None:
     return None
 
 
-def translate(error: Exception, *, exchange: str) -> DomainError:
-    """The platform's error for a CCXT error, with the exchange's own message kept."""
+def translate(error: Exception, *, exchange: str, client: Any = None) -> DomainError:
+    """The platform's error for a CCXT error, with the exchange's own message kept (and, for a
+    rate limit, the ``Retry-After`` it asked for when ``client`` has its answer's headers)."""
     message = _message(error)
     if isinstance(error, ccxt.InsufficientFunds):
         return InsufficientFunds(f"Insufficient funds on {exchange}: {message}")
@@ -85,7 +86,8 @@ def translate(error: Exception, *, exchange: str) -> DomainError:
     if isinstance(error, (ccxt.InvalidOrder, ccxt.BadRequest)):  # Binance: NOTIONAL is a 400
         return InvalidOrder(f"{exchange} refused the order: {message}", "order")
     if isinstance(error, RATE_LIMITS):
-        return RateLimited(f"{exchange} rate limit: {message}", retry_after=1.0)
+        asked = retry_after(client, error) if client is not None else None
+        return RateLimited(f"{exchange} rate limit: {message}", retry_after=asked or 1.0)
     if isinstance(error, ccxt.NetworkError):
         return VenueUnavailable(f"{exchange} is unavailable: {message}")
     if isinstance(error, ccxt.AuthenticationError):
@@ -123,7 +125,7 @@ async def call(
         except RETRYABLE as e:
             wait = next(waits, None)
             if wait is None:
-                raise translate(e, exchange=exchange) from e
+                raise translate(e, exchange=exchange, client=client) from e
             await pause(client, e, wait, policy, exchange)
         except ccxt.BaseError as e:
             raise translate(e, exchange=exchange) from e

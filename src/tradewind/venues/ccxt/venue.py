@@ -322,7 +322,15 @@ class CcxtVenue:
     # ---- the terminal's calls ----------------------------------------------------------------
 
     async def place_order(self, account_id: str, request: OrderRequest) -> Placed:
-        """Place an order; a repeated ``client_order_id`` returns the first order."""
+        """Place an order; a repeated ``client_order_id`` returns the first order. It goes
+        through the bots' path (written, then sent at most once under its exchange client id);
+        refused by the exchange, it never existed. Reduce-only is refused: spot has no
+        position to reduce (a bot's reduce-only sell is a plain sell here)."""
+        if request.reduce_only and not self.capabilities.reduce_only:
+            raise InvalidOrder(
+                f"{self.name} is traded on spot markets only: no positions, so no reduce-only",
+                "reduce_only",
+            )
         (result,), events = await self._execute([PlaceOp(account_id, request)])
         if result.error is not None:
             raise result.error
@@ -371,13 +379,20 @@ class CcxtVenue:
     async def close_position(
         self, account_id: str, position_id: str, amount: Decimal | None = None
     ) -> Placed:
-        raise NotFound("position not found or not open (spot markets have no positions)")
+        raise self._no_positions()
 
     async def set_protection(
         self, account_id: str, position_id: str, *, stop_loss: Decimal | None,
         take_profit: Decimal | None,
     ) -> Position:  # fmt: skip
-        raise NotFound("position not found or not open (spot markets have no positions)")
+        raise self._no_positions()
+
+    def _no_positions(self) -> InvalidOrder:
+        return InvalidOrder(
+            f"{self.name} is traded on spot markets only: an account on it has no positions "
+            "(sell what you hold with an order)",
+            "position_id",
+        )
 
     # ---- the bot engine's batches ------------------------------------------------------------
 

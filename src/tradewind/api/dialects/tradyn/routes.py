@@ -50,7 +50,10 @@ def _terminal(scope: Scope) -> Any:
         account_id = await trading.resolve_account(
             session, runtime.venues, principal.user_id, key_account_id=principal.account_id
         )
-        venue = await runtime.venues.paper_account(session, principal.user_id, account_id)
+        venue = await runtime.venues.paper_account(
+            session, principal.user_id, account_id,
+            what="Tradyn's terminal (exchange accounts trade through /api/v1/accounts)",
+        )  # fmt: skip
         return Terminal(principal, account_id, venue)
 
     return Depends(dependency)
