@@ -17,28 +17,21 @@ bot goes long only, with the account's leverage.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal, localcontext
+from decimal import Decimal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import ValidationInfo, field_validator
 
 from tradewind.domain.instruments import Instrument
-from tradewind.domain.orders import Bracket, OrderRole, OrderType, Side
-from tradewind.strategies.accounting import PRECISION, Inventory, ceil_to, floor_to
 from tradewind.strategies.base import (
     Bar,
-    BotFill,
-    CancelOrder,
     Command,
     Context,
     IndicatorWake,
     Log,
-    OrderLeg,
-    PlaceOrder,
-    Severity,
-    Strategy,
     Wake,
 )
 from tradewind.strategies.indicators import WilderRSI
+from tradewind.strategies.long_only import LongOnly, LongOnlyState
 from tradewind.strategies.schema import Interval, SettingsModel, fail, setting
 
 ZERO, HUNDRED = Decimal(0), Decimal(100)
@@ -90,18 +83,15 @@ class RsiSettings(SettingsModel):
                                f"order value of {instrument.min_notional} {instrument.quote}")  # fmt: skip
 
 
-class RsiState(BaseModel):
+class RsiState(LongOnlyState):
     rsi: WilderRSI
-    inventory: Inventory = Field(default_factory=Inventory)
-    trades: int = 0
-    entry_tag: str | None = None
-    stopped: bool = False
 
 
-class RsiBot(Strategy[RsiSettings, RsiState]):
+class RsiBot(LongOnly[RsiSettings, RsiState]):
     """``rsi_bot`` (module docstring)."""
 
     script_id = "rsi_bot"
+    name = "RSI"
 
     def new_state(self) -> RsiState:
         return RsiState(rsi=WilderRSI(period=self.settings.rsi_period))
@@ -130,19 +120,6 @@ class RsiBot(Strategy[RsiSettings, RsiState]):
             return self._sell(ctx, f"RSI crossed down through {s.overbought}: {after:.2f}")
         return []
 
-    def on_fill(self, fill: BotFill, ctx: Context) -> list[Command]:
-        self.state.inventory.apply(
-            fill.side, fill.amount, fill.price, fill.fee, ctx.instrument.contract_size
-        )
-        if fill.leg in (OrderLeg.STOP_LOSS, OrderLeg.TAKE_PROFIT):
-            name = "Stop-loss" if fill.leg is OrderLeg.STOP_LOSS else "Take-profit"
-            return [Log(f"{name} filled at {fill.price}", Severity.TRADE)]
-        return []
-
-    def on_stop(self, ctx: Context, close_positions: bool) -> list[Command]:
-        self.state.stopped = True
-        return self._exit(ctx) if close_positions and self._holding() else []
-
     def catch_up(self, closes: Sequence[float]) -> None:
         self.state.rsi.feed(closes)
 
@@ -166,50 +143,7 @@ class RsiBot(Strategy[RsiSettings, RsiState]):
 
     # ---- decisions -----------------------------------------------------------------------
 
-    def _holding(self) -> bool:
-        return self.state.inventory.amount > 0
-
     def _buy(self, ctx: Context, value: float) -> list[Command]:
-        s, instrument, price = self.settings, ctx.instrument, ctx.price
-        with localcontext() as c:
-            c.prec = PRECISION
-            amount = floor_to(s.order_size / (price * instrument.contract_size),
-                              instrument.amount_step)  # fmt: skip
-            stop = floor_to(price * (1 - s.stop_loss / HUNDRED), instrument.tick_size)
-            take = ceil_to(price * (1 + s.take_profit / HUNDRED), instrument.tick_size)
-        if amount < instrument.min_amount:
-            return [Log(f"{s.order_size} {instrument.quote} buys less than the minimum order",
-                        Severity.ERROR)]  # fmt: skip
-        bracket = None
-        if s.stop_loss or s.take_profit:
-            bracket = Bracket(stop_loss=stop if s.stop_loss else None,
-                              take_profit=take if s.take_profit else None)  # fmt: skip
-        self.state.trades += 1
-        tag = self.state.entry_tag = f"entry:{self.state.trades}"
-        return [
-            Log(f"RSI crossed up through {s.oversold}: {value:.2f}; buying {amount}",
-                Severity.TRADE),
-            PlaceOrder(tag=tag, symbol=s.symbol, side=Side.BUY, type=OrderType.MARKET,
-                       amount=amount, bracket=bracket, note="RSI entry"),
-        ]  # fmt: skip
-
-    def _sell(self, ctx: Context, why: str) -> list[Command]:
-        return [Log(why, Severity.TRADE), *self._exit(ctx)]
-
-    def _exit(self, ctx: Context) -> list[Command]:
-        instrument = ctx.instrument
-        amount = self.state.inventory.amount
-        cancel: list[Command] = []
-        if self.state.entry_tag and ctx.orders(self.state.entry_tag):
-            cancel.append(CancelOrder(tag=self.state.entry_tag))
-        amount = floor_to(amount, instrument.amount_step)
-        if amount < instrument.min_amount:
-            return [*cancel, Log(f"{amount} {instrument.base} is too small to sell",
-                                 Severity.WARNING)]  # fmt: skip
-        return [
-            *cancel,
-            PlaceOrder(tag=f"exit:{self.state.trades}", symbol=self.settings.symbol,
-                       side=Side.SELL, type=OrderType.MARKET, amount=amount,
-                       reduce_only=instrument.is_derivative, role=OrderRole.CLOSE,
-                       note="RSI exit"),
-        ]  # fmt: skip
+        s = self.settings
+        return self._enter(ctx, s.order_size, quote=True,
+                           why=f"RSI crossed up through {s.oversold}: {value:.2f}")  # fmt: skip

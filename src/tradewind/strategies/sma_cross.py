@@ -21,27 +21,20 @@ difference of the two means without dividing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from tradewind.domain.instruments import Instrument
-from tradewind.domain.orders import Bracket, OrderRole, OrderType, Side
-from tradewind.strategies.accounting import PRECISION, Inventory, ceil_to, floor_to
 from tradewind.strategies.base import (
     Bar,
-    BotFill,
-    CancelOrder,
     Command,
     Context,
     Log,
-    OrderLeg,
-    PlaceOrder,
-    Severity,
-    Strategy,
     Wake,
 )
+from tradewind.strategies.long_only import LongOnly, LongOnlyState
 from tradewind.strategies.schema import Interval, SettingsModel, fail, setting
 from tradewind.strategies.wake import SmaSignWake
 
@@ -98,23 +91,20 @@ class SmaCrossSettings(SettingsModel):
                                f"order amount of {instrument.min_amount} {instrument.base}")  # fmt: skip
 
 
-class SmaCrossState(BaseModel):
+class SmaCrossState(LongOnlyState):
     closes: list[int] = Field(default_factory=list)
     """The last ``slowPeriod`` closes, in ticks."""
     tick: Decimal | None = None
     """The instrument's tick the closes are counted in (set at start)."""
     sign: int | None = None
     """The sign of fast - slow on the last bar both were defined (None before)."""
-    inventory: Inventory = Field(default_factory=Inventory)
-    trades: int = 0
-    entry_tag: str | None = None
-    stopped: bool = False
 
 
-class SmaCrossBot(Strategy[SmaCrossSettings, SmaCrossState]):
+class SmaCrossBot(LongOnly[SmaCrossSettings, SmaCrossState]):
     """``sma_cross`` (module docstring)."""
 
     script_id = "sma_cross"
+    name = "SMA cross"
 
     def new_state(self) -> SmaCrossState:
         return SmaCrossState()
@@ -145,19 +135,6 @@ class SmaCrossBot(Strategy[SmaCrossSettings, SmaCrossState]):
             return self._sell(ctx, f"SMA({s.fast_period}) crossed down through "
                                    f"SMA({s.slow_period})")  # fmt: skip
         return []
-
-    def on_fill(self, fill: BotFill, ctx: Context) -> list[Command]:
-        self.state.inventory.apply(
-            fill.side, fill.amount, fill.price, fill.fee, ctx.instrument.contract_size
-        )
-        if fill.leg in (OrderLeg.STOP_LOSS, OrderLeg.TAKE_PROFIT):
-            name = "Stop-loss" if fill.leg is OrderLeg.STOP_LOSS else "Take-profit"
-            return [Log(f"{name} filled at {fill.price}", Severity.TRADE)]
-        return []
-
-    def on_stop(self, ctx: Context, close_positions: bool) -> list[Command]:
-        self.state.stopped = True
-        return self._exit(ctx) if close_positions and self._holding() else []
 
     def catch_up(self, closes: Sequence[float]) -> None:
         """Bars the bot was not woken for: only the last ``slowPeriod`` closes stay, and the
@@ -203,50 +180,6 @@ class SmaCrossBot(Strategy[SmaCrossSettings, SmaCrossState]):
 
     # ---- decisions -----------------------------------------------------------------------
 
-    def _holding(self) -> bool:
-        return self.state.inventory.amount > 0
-
     def _buy(self, ctx: Context, why: str) -> list[Command]:
-        s, instrument, price = self.settings, ctx.instrument, ctx.price
-        with localcontext() as c:
-            c.prec = PRECISION
-            size = s.order_size
-            if s.size_asset == "Quote":
-                size = s.order_size / (price * instrument.contract_size)
-            amount = floor_to(size, instrument.amount_step)
-            stop = floor_to(price * (1 - s.stop_loss / HUNDRED), instrument.tick_size)
-            take = ceil_to(price * (1 + s.take_profit / HUNDRED), instrument.tick_size)
-        if amount < instrument.min_amount:
-            return [Log(f"{s.order_size} {s.size_asset.lower()} buys less than the minimum "
-                        "order", Severity.ERROR)]  # fmt: skip
-        bracket = None
-        if s.stop_loss or s.take_profit:
-            bracket = Bracket(stop_loss=stop if s.stop_loss else None,
-                              take_profit=take if s.take_profit else None)  # fmt: skip
-        self.state.trades += 1
-        tag = self.state.entry_tag = f"entry:{self.state.trades}"
-        return [
-            Log(f"{why}; buying {amount}", Severity.TRADE),
-            PlaceOrder(tag=tag, symbol=s.symbol, side=Side.BUY, type=OrderType.MARKET,
-                       amount=amount, bracket=bracket, note="SMA cross entry"),
-        ]  # fmt: skip
-
-    def _sell(self, ctx: Context, why: str) -> list[Command]:
-        return [Log(why, Severity.TRADE), *self._exit(ctx)]
-
-    def _exit(self, ctx: Context) -> list[Command]:
-        instrument = ctx.instrument
-        cancel: list[Command] = []
-        if self.state.entry_tag and ctx.orders(self.state.entry_tag):
-            cancel.append(CancelOrder(tag=self.state.entry_tag))
-        amount = floor_to(self.state.inventory.amount, instrument.amount_step)
-        if amount < instrument.min_amount:
-            return [*cancel, Log(f"{amount} {instrument.base} is too small to sell",
-                                 Severity.WARNING)]  # fmt: skip
-        return [
-            *cancel,
-            PlaceOrder(tag=f"exit:{self.state.trades}", symbol=self.settings.symbol,
-                       side=Side.SELL, type=OrderType.MARKET, amount=amount,
-                       reduce_only=instrument.is_derivative, role=OrderRole.CLOSE,
-                       note="SMA cross exit"),
-        ]  # fmt: skip
+        s = self.settings
+        return self._enter(ctx, s.order_size, quote=s.size_asset == "Quote", why=why)
