@@ -358,3 +358,45 @@ class TestTheTerminalOnAnExchangeAccount:
 
         assert r.status_code == 404, r.text
         assert fake.orders == []
+
+
+class TestSignalsToABotOnAnExchangeAccount:
+    async def test_a_tradingview_alert_and_a_token_signal_trade_on_the_exchange_once(
+        self, tw: Harness, fake: FakeBinance
+    ) -> None:
+        h = await trader(tw.client)
+        account_id = await exchange_account(tw.client, h, fake)
+        r = await tw.client.post(f"{V1}/bots", headers=h, json={
+            "type": "webhook", "name": "alerts", "account_id": account_id,
+            "settings": {"symbol": BTC, "signalToken": "live-token"},
+        })  # fmt: skip
+        assert r.status_code == 201, r.text
+        bot_id = str(r.json()["bot_id"])
+        assert (await tw.client.post(f"{V1}/bots/{bot_id}/start", headers=h)).status_code == 200
+        hook = (await tw.client.post(f"{V1}/bots/{bot_id}/hook", headers=h)).json()
+
+        # a TradingView alert on the bot's URL, delivered twice (TradingView retries)
+        alert = {"action": "buy", "quantity": 0.002, "symbol": "BTCUSDT", "idempotency_key": "tv-1"}
+        first = await tw.client.post(hook["url"], json=alert)
+        again = await tw.client.post(hook["url"], json=alert)
+        assert first.status_code == 201 and first.json()["executed"], first.text
+        assert again.json()["signal_id"] == first.json()["signal_id"]
+        # a signal on the bot's token, through the native API
+        r = await tw.client.post(f"{V1}/signals", headers=h, json={
+            "token": "live-token", "action": "sell", "amount": "0.001",
+        })  # fmt: skip
+        assert r.status_code == 201 and r.json()["status"] == "executed", r.text
+
+        # each reached the exchange once, as a market order under the bot's client ids
+        placed = [o for o in fake.orders if o.client_order_id in
+                  {exchange_client_id(f"{bot_id}:{n}") for n in (1, 2)}]  # fmt: skip
+        assert sorted((o.side.value, o.orig_qty) for o in placed) == [
+            ("BUY", D("0.002")), ("SELL", D("0.001")),
+        ]  # fmt: skip
+        assert len(fake.requests_to("POST", "/api/v3/order")) == 2
+
+        async def both_filled_in_the_api() -> bool:
+            orders = await bot_orders(tw.client, h, bot_id)
+            return sorted(o["status"] for o in orders) == ["filled", "filled"]
+
+        await until(both_filled_in_the_api)
