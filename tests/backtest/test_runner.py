@@ -136,14 +136,18 @@ async def test_a_spot_grid_in_a_ranging_week_matches_the_hand_count(btc_1h: Cand
 
 
 @pytest.mark.parametrize(
-    "case", ["spot grid", "futures grid", "spot dca", "sma cross", "sma cross, bracket"]
+    "case", ["spot grid", "futures grid", "spot dca", "rsi", "sma cross", "sma cross, bracket"]
 )
 async def test_jumping_the_quiet_bars_changes_nothing(btc_1h: Candles, case: str) -> None:
     script, settings, window, history = CASES[case]
     jumped = await run_backtest(spec(btc_1h, script, settings, window, history))
     walked = await run_backtest(spec(btc_1h, script, settings, window, history), jump=False)
-    assert jumped.event_bars < walked.event_bars == walked.bars
     assert fills_of(jumped) == fills_of(walked)
+    assert walked.event_bars == walked.bars
+    if case == "rsi":  # its Wilder average is not searched: every bar is walked (fewer ticks)
+        assert jumped.event_bars == walked.event_bars
+    else:
+        assert jumped.event_bars < walked.event_bars
     assert [(o.side, o.price, o.status) for o in jumped.orders] == [
         (o.side, o.price, o.status) for o in walked.orders
     ]

@@ -303,7 +303,10 @@ class _Run:
         path = self.feed.price_path(start, end)
         times = sorted({t for t, _ in path if start < t <= end} | {start})
         prices = dict(path)
-        final = i == len(self.ts) - 1
+        runner = self.engine.runner(BOT_ID)
+        # the bar's last vertex is always ticked on the run's last bar, and on every bar for a
+        # strategy on bars (its bar closes there)
+        final = i == len(self.ts) - 1 or (runner is not None and runner.strategy.timeframe)
         watch, low, high = self._skippable()
         for k, t in enumerate(times):
             while (
@@ -330,7 +333,7 @@ class _Run:
             return None, 0.0, 0.0
         runner = self.engine.runner(BOT_ID)
         mark = self.venue.mark(self.spec.symbol)
-        if mark is None or (runner is not None and (runner.queue or runner.strategy.timeframe)):
+        if mark is None or (runner is not None and runner.queue):
             return None, 0.0, 0.0
         price = float(mark)
         return self._watch(runner), price, price
