@@ -21,7 +21,6 @@ from tradewind.domain.clock import ManualClock
 from tradewind.domain.ids import new_id
 from tradewind.engine import live
 from tradewind.engine.bots import BotEngine, BotSpec
-from tradewind.marketdata.feeds import ManualFeed
 from tradewind.store.tables import BotLogRow, BotRow
 from tradewind.strategies.registry import get_script
 from tradewind.venues.ccxt.client_ids import exchange_client_id
@@ -32,6 +31,7 @@ GRID = {
     "investmentAsset": "Quote", "investmentAmount": 1000, "tradeToFillGrid": True,
 }  # fmt: skip
 # at 50,200: buys at 49,000, 49,500 and 50,000; a sell at 51,000, after a market buy for it
+MINUTE = 60_000
 AMOUNTS = {D(49000): D("0.0051"), D(49500): D("0.00505"), D(50000): D("0.005"), D(51000): D("0.00495")}  # fmt: skip
 
 
@@ -299,10 +299,7 @@ class TestEmulatedStops:
         self, trading: Trading, fake: FakeBinance, clock: ManualClock
     ) -> None:
         """An RSI bot's entry carries a bracket: the venue rests the take-profit on the exchange
-        and keeps the stop-loss, which it sends as a market order when the price reaches it.
-        (Bars come from a feed the test fills: the venue has no candles of its own yet.)"""
-        feed = ManualFeed(BTC, half_spread=0)
-        trading.venue.feeds[BTC] = feed
+        and keeps the stop-loss, which it sends as a market order when the price reaches it."""
         settings = {
             "symbol": BTC, "rsiPeriod": 2, "timeframe": "1m", "oversold": 30, "overbought": 70,
             "orderSize": 200, "stopLoss": 1, "takeProfit": 2,
@@ -310,10 +307,8 @@ class TestEmulatedStops:
 
         async def minute(price: int) -> None:
             clock.advance(60)
-            feed.push(BTC, price, trading.venue.now_ms())
             await trading.move(price)
 
-        feed.push(BTC, 50_200, trading.venue.now_ms())
         spec = await trading.new_bot("rsi_bot", settings)
         await trading.start_bot(spec)
         for price in (50_100, 50_000, 49_900, 49_800, 49_950, 49_960):  # down, then up: a buy
@@ -338,6 +333,51 @@ class TestEmulatedStops:
         assert any(line.startswith("Stop-loss filled at 49000") for line in logs), logs
         runner = trading.bots.runner(spec.id)
         assert runner is not None and runner.strategy.state.inventory.amount == 0
+
+
+class TestBotsOnBars:
+    async def test_an_sma_cross_is_seeded_from_klines_and_buys_on_polled_bars(
+        self, trading: Trading, fake: FakeBinance, clock: ManualClock
+    ) -> None:
+        """History from the exchange's one-minute klines at start, then bars closed from the
+        polled prices: the fast average crosses above the slow one, a market buy is sent."""
+        start = trading.venue.now_ms()
+        # falling: fast below slow; the candle in progress is not history
+        fake.set_candles(BTC, [
+            (start - 4 * MINUTE, 50_600, 50_700, 50_500, 50_600, 1),
+            (start - 3 * MINUTE, 50_600, 50_600, 50_400, 50_500, 1),
+            (start - 2 * MINUTE, 50_500, 50_500, 50_300, 50_400, 1),
+            (start - MINUTE, 50_400, 50_400, 50_300, 50_300, 1),
+            (start, 50_300, 60_000, 40_000, 60_000, 1),
+        ])  # fmt: skip
+        settings = {"symbol": BTC, "fastPeriod": 2, "slowPeriod": 3, "timeframe": "1m",
+                    "orderSize": 100}  # fmt: skip
+        spec = await trading.new_bot("sma_cross", settings)
+        fake.set_price(BTC, 50_200)
+
+        await trading.start_bot(spec)
+
+        klines = fake.requests_to("GET", "/api/v3/klines")
+        assert [(k.params["interval"], k.params["limit"]) for k in klines] == [("1m", "1000")]
+        runner = trading.bots.runner(spec.id)
+        assert runner is not None
+        assert runner.strategy.state.closes == [5_050_000, 5_040_000, 5_030_000]  # in ticks
+        assert "SMA(2) / SMA(3), 1m: fast below slow" in await trading.logs(spec.id)
+
+        clock.advance(60)
+        await trading.move(50_600)  # closes the minute at 50,200: still below
+        assert fake.orders == []
+        clock.advance(60)
+        await trading.move(50_600)  # closes the next at 50,600: 50,400 above 50,366.67
+
+        (bought,) = fake.orders
+        assert (bought.side.value, bought.type.value, bought.status) == (
+            "BUY", "MARKET", OrderStatus.FILLED,
+        )  # fmt: skip
+        assert bought.client_order_id == exchange_client_id(f"{spec.id}:1")
+        logs = await trading.logs(spec.id)
+        assert any("SMA(2) crossed up through SMA(3)" in line for line in logs), logs
+        assert runner.strategy.state.inventory.amount > 0
 
 
 async def cancel_by_hand(fake: FakeBinance, client_id: str) -> None:

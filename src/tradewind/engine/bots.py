@@ -1116,7 +1116,7 @@ class BotEngine:
         if opened is None or current <= opened:
             return
         feed = self.venue.feeds.get(symbol)
-        if feed is None:  # a live venue without candles: bots on bars get none (yet)
+        if feed is None:  # a venue with no candles of the symbol: no bars
             return
         bars = resample(feed.candles_between(opened, current), tf)
         for i in range(len(bars)):

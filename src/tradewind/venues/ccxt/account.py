@@ -134,6 +134,16 @@ class ExchangeAccount:
         last = ticker.get("last")
         return None if last is None else Decimal(str(last))
 
+    async def minute_candles(self, symbol: str, limit: int) -> list[list[Any]]:
+        """The exchange's last ``limit`` one-minute OHLCV rows of ``symbol`` (none when it
+        offers no candles)."""
+        if not self.client.has.get("fetchOHLCV"):
+            return []
+        rows: list[list[Any]] = await self.call(
+            lambda: self.client.fetch_ohlcv(symbol, "1m", limit=limit)
+        )
+        return rows
+
     async def refresh_balances(self) -> None:
         raw: dict[str, Any] = await self.call(lambda: self.client.fetch_balance())
         free, used = raw.get("free") or {}, raw.get("used") or {}

@@ -225,7 +225,7 @@ class LivePrices:
                     failed.append(symbol)
                     reason = _reason(e, self.exchange)
                     continue
-                candles, now = _candles(rows), self._now()
+                candles, now = ohlcv_candles(rows), self._now()
                 for feed in feeds:
                     feed.seed(candles, received_ms=now)
         if failed:
@@ -333,7 +333,7 @@ def _price(ticker: Any) -> tuple[float, float | None, float | None] | None:
     return None if last is None else (last, bid, ask)
 
 
-def _candles(rows: Any) -> Candles:
+def ohlcv_candles(rows: Any) -> Candles:
     """CCXT's OHLCV rows (``[ts, open, high, low, close, volume]``); a row missing a price is
     dropped, a missing volume is 0."""
     kept = []

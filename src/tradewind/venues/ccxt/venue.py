@@ -21,6 +21,14 @@ placed when their order has filled; OCO siblings are cancelled when one fills. T
 while the venue runs: a stop is not watched while the process is down (reconciliation does
 not replay prices).
 
+Bars. Each watched symbol (a bot's, or one whose price was asked for) has a ``LiveFeed`` in
+``feeds``, for bots on bars: seeded once, when the symbol is first polled, with the exchange's
+last ``SEED_BARS`` (1000) one-minute candles (one request, Binance's most: 200 five-minute or
+16 hourly bars; a starting bot takes up to the engine's ``HISTORY_BARS`` of them, and one that
+needs more warms up on live bars), then fed every polled price, stamped with the venue's clock. Bars after the seed are built from
+those polls: a high or low between two polls is not seen, and a minute without a poll (the
+exchange unreachable) is a flat bar at the last price polled.
+
 Spot markets only for now (no positions, leverage or reduce-only on the exchange).
 """
 
@@ -58,7 +66,7 @@ from tradewind.domain.orders import (
     check_transition,
 )
 from tradewind.logs import get_logger
-from tradewind.marketdata.feeds import PriceFeed
+from tradewind.marketdata.live import LiveFeed
 from tradewind.store.db import StoreRunner
 from tradewind.store.tables import OrderRow
 from tradewind.venues.base import Capabilities
@@ -68,6 +76,7 @@ from tradewind.venues.ccxt.account import ExchangeAccount, ExchangeOrder
 from tradewind.venues.ccxt.calls import RetryPolicy, VenueRefused
 from tradewind.venues.ccxt.client_ids import exchange_client_id, is_ours
 from tradewind.venues.ccxt.instruments import instrument_of
+from tradewind.venues.ccxt.prices import SEED_BARS, ohlcv_candles
 from tradewind.venues.matching import Quote, programs
 from tradewind.venues.matching.engine import snapshot
 from tradewind.venues.matching.rules import is_reached
@@ -129,8 +138,8 @@ class CcxtVenue:
     ) -> None:  # fmt: skip
         self.name = name
         self.instruments: dict[str, Instrument] = {}
-        self.feeds: dict[str, PriceFeed] = {}
-        """No candles from the exchange yet: bots on bars (RSI) get none here."""
+        self.feeds: dict[str, LiveFeed] = {}
+        """Per watched symbol, from its first poll: candles for bots on bars (module docstring)."""
         self.listeners: list[Listener] = []
         self.price_listeners: list[PriceListener] = []
         self.connected = False
@@ -797,12 +806,17 @@ class CcxtVenue:
             now = self.now_ms()
             moved: list[tuple[str, Decimal]] = []
             for symbol in symbols:
+                if symbol in self._watched and symbol not in self.feeds:
+                    await self._new_feed(reader, symbol, now)
                 found = await reader.last_price(symbol)
                 if found is None:
                     continue
                 last = self.instrument(symbol).round_price(found)
                 self._marks[symbol] = last
                 moved.append((symbol, last))
+                feed = self.feeds.get(symbol)
+                if feed is not None:  # before the listeners: the engine closes bars from it
+                    feed.push(now, float(last))
             batch = _Batch()
             try:
                 for symbol, last in moved:
@@ -813,6 +827,24 @@ class CcxtVenue:
             for symbol, last in moved:
                 for listen in self.price_listeners:
                     listen(symbol, [(now, last)])
+
+    async def _new_feed(self, reader: ExchangeAccount, symbol: str, now: int) -> None:
+        """``symbol``'s feed, seeded with the exchange's last one-minute candles: one try (with
+        the account's retries); after a failure its bars start from the polled prices."""
+        feed = LiveFeed(
+            symbol, exchange=self.name, half_spread=float(self.instrument(symbol).half_spread)
+        )
+        feed.list_as(symbol)
+        try:
+            rows = await reader.minute_candles(symbol, SEED_BARS)
+        except DomainError as e:
+            log.warning(
+                "candles could not be seeded; bots on bars start without history",
+                exchange=self.name, symbol=symbol, error=e.message,
+            )  # fmt: skip
+        else:
+            feed.seed(ohlcv_candles(rows), received_ms=now)
+        self.feeds[symbol] = feed
 
     async def _emulate(
         self, account: ExchangeAccount, symbol: str, last: Decimal, now: int, batch: _Batch
