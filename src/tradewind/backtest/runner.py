@@ -171,6 +171,19 @@ class _Watch:
         )
 
 
+def _crossed(order: Order, low: Decimal, high: Decimal) -> bool:
+    """Whether ``order`` may fill or trigger at a price within ``[low, high]`` already: a grid's
+    re-arm placed on a fill in the middle of a fast segment, or a jump over a gap, can leave
+    it on the wrong side of the price, and it fills at the next tick even if the price stays
+    put."""
+    buy = order.side is Side.BUY
+    if order.stop_price is not None and not order.triggered:
+        return order.stop_price <= high if buy else order.stop_price >= low
+    if order.price is None:
+        return False
+    return order.price >= low if buy else order.price <= high
+
+
 class _Run:
     def __init__(
         self, spec: BacktestSpec, progress: Progress | None, cancelled: Callable[[], bool] | None
@@ -216,7 +229,8 @@ class _Run:
         self.next_signal = 0
         self.equity = np.empty(len(candles) - spec.start, dtype=np.float64)
         self.event_bars = 0
-        self.margin = float(2 * instrument.half_spread + instrument.tick_size)
+        self.margin_exact = 2 * instrument.half_spread + instrument.tick_size
+        self.margin = float(self.margin_exact)
         self.jumps = True
         self._tick_sums: dict[Decimal, np.ndarray[Any, Any]] = {}
         """Cumulative sums of the closes in ticks (with a leading 0), per tick size."""
@@ -405,24 +419,33 @@ class _Run:
         for. None when only walking every point will do: a market or trailing order rests
         (its price follows the market), or the bot waits on an indicator or every bar."""
         price = self.venue.mark(self.spec.symbol)
-        watched: list[Decimal | None] = []
-        for order in self.venue.engine.open_orders(self.account):
-            if order.trailing is not None or order.type is OrderType.MARKET:
-                return None
-            if price is not None and self._crossed(order, float(price)):
-                return None  # it acts at the next tick, wherever the price goes
-            watched += (order.price, order.stop_price)
-        for position in self.venue.ledger.positions(self.account):
-            watched += (position.liquidation_price, position.stop_loss, position.take_profit)
+        low = high = None
+        if price is not None:
+            low, high = price - self.margin_exact, price + self.margin_exact
         under: Decimal | None = None
         over: Decimal | None = None
-        for level in watched:
+
+        def see(level: Decimal | None) -> None:
+            nonlocal under, over
             if level is None:
-                continue
+                return
             if price is None or level <= price:
                 under = level if under is None or level > under else under
             if price is None or level >= price:
                 over = level if over is None or level < over else over
+
+        # one pass, in decimals (a grid rests hundreds of orders; this runs at every tick)
+        for order in self.venue.engine.open_orders(self.account):
+            if order.trailing is not None or order.type is OrderType.MARKET:
+                return None
+            if low is not None and high is not None and _crossed(order, low, high):
+                return None  # it acts at the next tick, wherever the price goes
+            see(order.price)
+            see(order.stop_price)
+        for position in self.venue.ledger.positions(self.account):
+            see(position.liquidation_price)
+            see(position.stop_loss)
+            see(position.take_profit)
         watch = _Watch(
             under=None if under is None else float(under),
             over=None if over is None else float(over),
@@ -435,19 +458,6 @@ class _Run:
             watch.above = None if wake.above is None else float(wake.above)
             watch.at_ms = wake.at_ms
         return watch
-
-    def _crossed(self, order: Order, price: float) -> bool:
-        """Whether ``order`` may fill or trigger at ``price`` already (within the margin):
-        a grid's re-arm placed on a fill in the middle of a fast segment can rest on the
-        wrong side of the price, and fills at the next tick even if the price stays put."""
-        m, buy = self.margin, order.side is Side.BUY
-        if order.stop_price is not None and not order.triggered:
-            stop = float(order.stop_price)
-            return stop <= price + m if buy else stop >= price - m
-        if order.price is None:
-            return False
-        limit = float(order.price)
-        return limit >= price - m if buy else limit <= price + m
 
     def _sma_sign_change(self, i: int, w: SmaSignWake) -> int:
         """The first bar at or after ``i`` whose close leaves the sign of fast SMA - slow SMA
