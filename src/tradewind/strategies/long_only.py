@@ -24,9 +24,27 @@ from tradewind.strategies.base import (
     Severity,
     Strategy,
 )
-from tradewind.strategies.schema import SettingsModel
+from tradewind.strategies.schema import SettingsModel, setting
 
 HUNDRED = Decimal(100)
+
+
+def stop_loss_setting() -> Decimal:
+    """The ``stopLoss`` setting every long-only bot takes (a fresh field for each model)."""
+    stop: Decimal = setting(
+        Decimal(0), title="Stop loss %", group="Exit Settings", ge=0, lt=100, editable=True,
+        description="Disabled if zero. Stop below the entry by this percentage.",
+    )  # fmt: skip
+    return stop
+
+
+def take_profit_setting() -> Decimal:
+    """The ``takeProfit`` setting every long-only bot takes (a fresh field for each model)."""
+    take: Decimal = setting(
+        Decimal(0), title="Take profit %", group="Exit Settings", ge=0, editable=True,
+        description="Disabled if zero. Take profit above the entry by this percentage.",
+    )  # fmt: skip
+    return take
 
 
 class LongOnlySettings(Protocol):

@@ -31,10 +31,13 @@ from tradewind.strategies.base import (
     Wake,
 )
 from tradewind.strategies.indicators import WilderRSI
-from tradewind.strategies.long_only import LongOnly, LongOnlyState
+from tradewind.strategies.long_only import (
+    LongOnly,
+    LongOnlyState,
+    stop_loss_setting,
+    take_profit_setting,
+)
 from tradewind.strategies.schema import Interval, SettingsModel, fail, setting
-
-ZERO, HUNDRED = Decimal(0), Decimal(100)
 
 
 class RsiSettings(SettingsModel):
@@ -59,14 +62,8 @@ class RsiSettings(SettingsModel):
         title="Order size", group="Order Settings", gt=0, editable=True,
         description="Value of each buy, in the quote asset.",
     )  # fmt: skip
-    stop_loss: Decimal = setting(
-        ZERO, title="Stop loss %", group="Exit Settings", ge=0, lt=100, editable=True,
-        description="Disabled if zero. Stop below the entry by this percentage.",
-    )  # fmt: skip
-    take_profit: Decimal = setting(
-        ZERO, title="Take profit %", group="Exit Settings", ge=0, editable=True,
-        description="Disabled if zero. Take profit above the entry by this percentage.",
-    )  # fmt: skip
+    stop_loss: Decimal = stop_loss_setting()
+    take_profit: Decimal = take_profit_setting()
 
     @field_validator("overbought")
     @classmethod

@@ -34,11 +34,14 @@ from tradewind.strategies.base import (
     Log,
     Wake,
 )
-from tradewind.strategies.long_only import LongOnly, LongOnlyState
+from tradewind.strategies.long_only import (
+    LongOnly,
+    LongOnlyState,
+    stop_loss_setting,
+    take_profit_setting,
+)
 from tradewind.strategies.schema import Interval, SettingsModel, fail, setting
 from tradewind.strategies.wake import SmaSignWake
-
-ZERO, HUNDRED = Decimal(0), Decimal(100)
 
 
 class SmaCrossSettings(SettingsModel):
@@ -64,14 +67,8 @@ class SmaCrossSettings(SettingsModel):
         description="Quote: the order size is a value in the quote asset; Base: an amount of "
         "the base asset.",
     )  # fmt: skip
-    stop_loss: Decimal = setting(
-        ZERO, title="Stop loss %", group="Exit Settings", ge=0, lt=100, editable=True,
-        description="Disabled if zero. Stop below the entry by this percentage.",
-    )  # fmt: skip
-    take_profit: Decimal = setting(
-        ZERO, title="Take profit %", group="Exit Settings", ge=0, editable=True,
-        description="Disabled if zero. Take profit above the entry by this percentage.",
-    )  # fmt: skip
+    stop_loss: Decimal = stop_loss_setting()
+    take_profit: Decimal = take_profit_setting()
 
     @field_validator("slow_period")
     @classmethod
