@@ -102,6 +102,15 @@ async def resolve_principal(
     return principal
 
 
+def check_scope(principal: Principal, needed: Scope) -> None:
+    """Forbidden unless the caller's scope covers ``needed`` (for front doors that resolve
+    their credentials themselves, as ``require_scope`` does for the rest)."""
+    if not principal.scope.allows(needed):
+        raise Forbidden(
+            f"this API key's scope '{principal.scope}' does not allow this; needs '{needed}'"
+        )
+
+
 def require_scope(
     needed: Scope,
     *,
@@ -121,10 +130,7 @@ def require_scope(
             runtime, session, token or bearer_token(request), allow_keys=allow_keys,
             allow_jwt=allow_jwt,
         )  # fmt: skip
-        if not principal.scope.allows(needed):
-            raise Forbidden(
-                f"this API key's scope '{principal.scope}' does not allow this; needs '{needed}'"
-            )
+        check_scope(principal, needed)
         request.state.principal = principal
         return principal
 

@@ -15,11 +15,11 @@ from typing import Any, Literal
 from fastapi import Request
 from pydantic import BaseModel, Field
 
-from tradewind.api.deps import RuntimeDep, SessionDep, resolve_principal
+from tradewind.api.deps import RuntimeDep, SessionDep, check_scope, resolve_principal
 from tradewind.api.dialects.trynquant.paths import both
 from tradewind.api.registry import public_router
 from tradewind.domain.accounts import Scope
-from tradewind.domain.errors import Forbidden, MissingCredentials, Unauthenticated
+from tradewind.domain.errors import MissingCredentials, Unauthenticated
 from tradewind.services import bots, signals
 from tradewind.services.api_keys import Principal
 from tradewind.strategies.base import SignalAction
@@ -78,8 +78,7 @@ async def _caller(runtime: Any, session: Any, body: dict[str, Any]) -> Principal
     principal = await resolve_principal(
         runtime, session, f"{api_key.strip()}:{secret.strip()}", allow_jwt=False
     )
-    if not principal.scope.allows(Scope.TRADE):
-        raise Forbidden(f"this API key's scope '{principal.scope}' does not allow trading")
+    check_scope(principal, Scope.TRADE)
     return principal
 
 
