@@ -241,7 +241,12 @@ class TestARestart:
         async with serving(settings, clock, clients) as client:
             r = await client.get(f"{V1}/bots/{bot_id}", headers=h)
             assert r.json()["status"] == "active"
-            assert named(fake, f"{bot_id}:4:r1").price == D(50500)  # re-armed at start-up
+
+            async def re_armed() -> bool:  # at start-up (the app waits for it, at most 10 s)
+                return named(fake, f"{bot_id}:4:r1") is not None
+
+            await until(re_armed)
+            assert named(fake, f"{bot_id}:4:r1").price == D(50500)
             found = await logs(client, h, bot_id)
             assert found.count("Bought 0.005 BTC at 50000 (grid:2)") == 1, found
             assert any("while Tradewind was not watching" in line for line in found), found
