@@ -55,7 +55,6 @@ class ExchangeAccount:
         price = None if market else order.price
         params = {"clientOrderId": sent.client_id}
         waits = self.policy.waits()
-        retried = False
         while True:
             try:
                 placed: ExchangeOrder = await self.client.create_order(
@@ -77,15 +76,16 @@ class ExchangeAccount:
                 if found is not None:
                     return found
             except ccxt.InvalidOrder as e:
-                # after a retry, a refusal may mean a try we thought lost did arrive (Binance
-                # calls an open order's client id a duplicate): it is ours if found by its id
-                found = await self.find(sent) if retried else None
+                # a refusal may mean this placement arrived before: a try we thought lost, or
+                # one a stopped process sent and a resumed bot sends again (Binance calls an
+                # open order's client id a duplicate). The id is derived from the bot's own
+                # placement, so an order found under it is this one.
+                found = await self.find(sent)
                 if found is None:
                     raise translate(e, exchange=self.exchange) from e
                 return found
             except ccxt.BaseError as e:
                 raise translate(e, exchange=self.exchange) from e
-            retried = True
 
     async def find(self, sent: Sent) -> ExchangeOrder | None:
         """The exchange's record of the order sent under ``sent.client_id``; None when it has
