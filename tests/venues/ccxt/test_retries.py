@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from tests.fakes.binance import FakeBinance
+from tests.fakes.binance import FakeBinance, ccxt_binance
 from tests.venues.ccxt.world import BTC, World
 from tradewind.domain.errors import RateLimited, VenueUnavailable
 from tradewind.domain.orders import OrderType, Side
@@ -35,6 +35,26 @@ async def assert_placed_once(venue: CcxtVenue, world: World, fake: FakeBinance, 
 
 
 class TestAnAnswerLost:
+    async def test_sent_by_a_process_that_stopped_is_adopted_not_refused(
+        self, venue: CcxtVenue, world: World, fake: FakeBinance
+    ) -> None:
+        """A resumed bot re-runs a placement still pending in the store, which the stopped
+        process had sent: the exchange calls it a duplicate, and the venue takes it as the
+        same order."""
+        earlier = ccxt_binance(fake)
+        try:
+            await earlier.create_order(BTC, "limit", "buy", 0.01, 49000,
+                                       {"clientOrderId": exchange_client_id("bot_a:1")})  # fmt: skip
+        finally:
+            await earlier.close()
+
+        (result,) = await venue.execute([place(world.account_id, "bot_a:1")])
+
+        assert result.ok, result.error
+        assert len(fake.requests_to(*CREATE)) == 2  # the earlier one, and the refused resend
+        assert len(fake.orders) == 1
+        await assert_placed_once(venue, world, fake, "bot_a:1")
+
     async def test_accepted_then_the_connection_dropped_places_one_order(
         self, venue: CcxtVenue, world: World, fake: FakeBinance
     ) -> None:
