@@ -434,14 +434,24 @@ class _Run:
             if price is None or level >= price:
                 over = level if over is None or level < over else over
 
-        # one pass, in decimals (a grid rests hundreds of orders; this runs at every tick)
-        for order in self.venue.engine.open_orders(self.account):
-            if order.trailing is not None or order.type is OrderType.MARKET:
-                return None
-            if low is not None and high is not None and _crossed(order, low, high):
-                return None  # it acts at the next tick, wherever the price goes
-            see(order.price)
-            see(order.stop_price)
+        # The run's account is the only one on the venue: when every open order of it rests
+        # in the symbol's book, the book answers in O(log n); else look at each order.
+        engine = self.venue.engine
+        symbol = self.spec.symbol
+        if price is not None and engine.resting_count(symbol) == engine.open_count(self.account):
+            bounds = engine.resting_bounds(symbol, price, self.margin_exact)
+            if bounds is None:
+                return None  # one acts at the next tick, wherever the price goes; or trails
+            see(bounds[0])
+            see(bounds[1])
+        else:  # one pass, in decimals
+            for order in engine.open_orders(self.account):
+                if order.trailing is not None or order.type is OrderType.MARKET:
+                    return None
+                if low is not None and high is not None and _crossed(order, low, high):
+                    return None  # it acts at the next tick, wherever the price goes
+                see(order.price)
+                see(order.stop_price)
         for position in self.venue.ledger.positions(self.account):
             see(position.liquidation_price)
             see(position.stop_loss)

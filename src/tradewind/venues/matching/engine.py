@@ -191,6 +191,32 @@ class MatchingEngine:
             found = list(self._open.orders.values())
         return found if symbol is None else [o for o in found if o.symbol == symbol]
 
+    def resting_bounds(
+        self, symbol: str, price: Decimal, margin: Decimal
+    ) -> tuple[Decimal | None, Decimal | None] | None:
+        """For the backtester's jumps: the nearest level of ``symbol``'s resting orders (limit
+        prices, untriggered stop prices) at or below ``price`` and at or above it. None when a
+        price within ``margin`` of ``price`` may act on an order wherever the price goes next
+        (one rests on the wrong side of it) or a trailing stop rests (its level follows the
+        price). O(log n), where a scan of the orders was O(n) at every tick."""
+        if self._open.trailing(symbol):
+            return None
+        book = self._open.books.get(symbol)
+        if book is None or not len(book):
+            return None, None
+        if book.crossed(price - margin, price + margin):
+            return None
+        return book.nearest(price)
+
+    def open_count(self, account_id: AccountId) -> int:
+        """How many orders of the account are open."""
+        return len(self._open.by_account.get(account_id, ()))
+
+    def resting_count(self, symbol: str) -> int:
+        """How many orders rest in ``symbol``'s book (by price or stop price)."""
+        book = self._open.books.get(symbol)
+        return 0 if book is None else len(book)
+
     def get(self, order_id: OrderId) -> Order | None:
         """The open order with this id; finished orders are not kept (their events were)."""
         return self._open.orders.get(order_id)

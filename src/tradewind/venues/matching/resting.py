@@ -69,6 +69,34 @@ class SymbolBook:
         _keep(found, self.buy_stops[0] if self.buy_stops else None, -spread, end, falling)
         return min(found, key=lambda c: (c[0], abs(c[1])), default=None)
 
+    def nearest(self, price: Decimal) -> tuple[Decimal | None, Decimal | None]:
+        """The highest level at or below ``price`` and the lowest at or above it, over every
+        resting limit and stop (what a price moving from ``price`` meets first)."""
+        under: Decimal | None = None
+        over: Decimal | None = None
+        for levels in (self.buy_limits, self.sell_limits, self.buy_stops, self.sell_stops):
+            if not levels:
+                continue
+            at = bisect_right(levels, _last(price))
+            if at > 0 and (under is None or levels[at - 1][0] > under):
+                under = levels[at - 1][0]
+            at = bisect_left(levels, _first(price))
+            if at < len(levels) and (over is None or levels[at][0] < over):
+                over = levels[at][0]
+        return under, over
+
+    def crossed(self, low: Decimal, high: Decimal) -> bool:
+        """Whether an order rests on the wrong side of a price in ``[low, high]``: a buy limit
+        at or above ``low``, a sell limit at or below ``high``, a buy stop at or below
+        ``high``, a sell stop at or above ``low``. (It fills or triggers at the next tick,
+        wherever the price goes.)"""
+        return (
+            (bool(self.buy_limits) and self.buy_limits[-1][0] >= low)
+            or (bool(self.sell_limits) and self.sell_limits[0][0] <= high)
+            or (bool(self.buy_stops) and self.buy_stops[0][0] <= high)
+            or (bool(self.sell_stops) and self.sell_stops[-1][0] >= low)
+        )
+
     def reached(self, bid: Decimal, ask: Decimal) -> list[OrderId]:
         """Every order a quote already satisfies, in arrival order: buy limits at or above the
         ask, sell limits at or below the bid, buy stops at or below the ask, sell stops at or
