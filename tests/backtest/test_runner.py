@@ -194,7 +194,11 @@ async def test_results_agree_with_the_fills_they_come_from(btc_1h: Candles) -> N
     assert result.logs[0].message == "Bot started"
 
 
-async def test_progress_is_reported_and_a_cancel_stops_the_run(btc_1h: Candles) -> None:
+async def test_progress_is_reported_and_a_cancel_stops_the_run(
+    btc_1h: Candles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the grid runs compiled (backtest/compiled.py) in chunks of bars, checking between them
+    monkeypatch.setattr("tradewind.backtest.compiled.CHUNK", 16)
     seen: list[tuple[int, int]] = []
     await run_backtest(
         spec(btc_1h, "spot_grid", GRID, RANGING), progress=lambda done, total: seen.append((done, total))

@@ -1080,6 +1080,53 @@ class BotEngine:
         for timeframe, runners in timeframes.items():
             self._close_bars(symbol, timeframe, now, runners)
 
+    async def take_program_fills(self, bot_id: str, fills: Sequence[tuple[Fill, str, int]]) -> None:
+        """For a backtester that ran a bot's re-arm programs compiled: give the bot these
+        fills ``(fill, its order's client id, the time the venue's tick reported it)``, each
+        as a ``FillIn`` would (its books, its log line, ``on_fill``), in one go. Only for a
+        strategy with ``records_program_fills``: it gets one context, as things are after the
+        batch, and may only log; the log lines carry the tick's time. Every fill completes its
+        order (the re-arm took its place)."""
+        r = self._runners[bot_id]
+        strategy = r.strategy
+        if not strategy.records_program_fills or r.status is not BotStatus.ACTIVE or r.queue:
+            raise RuntimeError(f"bot {bot_id} cannot take program fills in a batch now")
+        ctx = self._context(r, self.venue.now_ms())
+        seqs: dict[int, None] = {}
+        instrument = r.instrument
+        for fill, client_id, at_ms in fills:
+            if r.fill_cursor is not None and fill.id <= r.fill_cursor:
+                raise RuntimeError(f"fill {fill.id} given twice to bot {bot_id}")
+            r.fill_cursor = fill.id
+            key = parse_client_order_id(client_id)
+            tag = r.tags.get(key.seq, "") if key else ""
+            bot_fill = BotFill(
+                tag=tag, leg=key.leg if key else OrderLeg.ORDER, client_order_id=client_id,
+                side=fill.side, amount=fill.amount, price=fill.price, fee=fill.fee,
+                fee_asset=fill.fee_asset, ts_ms=fill.ts_ms, order_done=True,
+                realized_pnl=fill.realized_pnl, position_id=fill.position_id,
+                generation=key.generation if key else 0,
+            )  # fmt: skip
+            if key is not None:
+                seqs[key.seq] = None
+            fee = fill.fee if fill.fee_asset != instrument.base else fill.fee * fill.price
+            r.book.apply(fill.side, fill.amount, fill.price, fee, instrument.contract_size)
+            verb = "Bought" if fill.side is Side.BUY else "Sold"
+            self._log(r, f"{verb} {shown(fill.amount)} {instrument.base} at {shown(fill.price)} "
+                      f"({tag or 'order'})", Severity.TRADE, ts_ms=at_ms)  # fmt: skip
+            for command in strategy.on_fill(bot_fill, ctx):
+                if not isinstance(command, Log):
+                    raise RuntimeError(
+                        f"{strategy.script_id} answered a program fill with {command!r}: "
+                        "records_program_fills promises log lines only"
+                    )
+                self._log(r, command.message, command.severity, command.color, ts_ms=at_ms)
+        for seq in seqs:
+            self._forget_tag(r, seq)
+        self._set_wake(r, strategy.wake(ctx))
+        r.dirty = True
+        await self._persist([r])
+
     def skip_bars(self, symbol: str, until_ms: int) -> None:
         """For a backtester jumping to ``until_ms`` over bars in which it has made sure no bot
         on ``symbol`` acts (``Wake``): each bot on bars takes those bars' closes with
@@ -1132,13 +1179,14 @@ class BotEngine:
     # ---- persistence ---------------------------------------------------------------------
 
     def _log(
-        self, r: Runner, message: str, severity: Severity = Severity.INFO, color: str | None = None
-    ) -> None:
+        self, r: Runner, message: str, severity: Severity = Severity.INFO, color: str | None = None,
+        ts_ms: int | None = None,
+    ) -> None:  # fmt: skip
         r.log_seq += 1
         r.logs.append({
             "id": new_id("log"), "bot_id": r.id, "line": r.log_seq,
-            "ts": _dt(self.venue.now_ms()), "severity": severity.value, "color": color,
-            "message": message,
+            "ts": _dt(self.venue.now_ms() if ts_ms is None else ts_ms),
+            "severity": severity.value, "color": color, "message": message,
         })  # fmt: skip
 
     async def _persist(self, runners: Sequence[Runner], *, outcomes: bool = False) -> None:

@@ -267,6 +267,12 @@ class Strategy(ABC, Generic[S, St]):
     """
 
     script_id: str = ""
+    records_program_fills: bool = False
+    """True when, for a fill of an order that carries a re-arm program, ``on_fill`` only
+    updates the strategy's books and returns log lines (it decides nothing the fill's moment
+    matters for). A backtest may then run the re-arms compiled and give it those fills in a
+    batch, each with the context as it is after the batch (``BotEngine.take_program_fills``);
+    any other command from it there is an error."""
 
     def __init__(self, settings: S) -> None:
         self.settings = settings

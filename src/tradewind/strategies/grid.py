@@ -63,6 +63,7 @@ class SpotGrid(GridBot[SpotGridSettings]):
     """``spot_grid`` (module docstring)."""
 
     script_id = "spot_grid"
+    records_program_fills = True  # a grid fill: the inventory, grid profit and a log line
 
     def _fill_order(self, pairs: list[GridPair], ctx: Context) -> PlaceOrder | None:
         sells = [p for p in pairs if p.first is Side.SELL]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -50,6 +51,11 @@ class AccountBook(Protocol):
         BalanceChanged events. Raises ``InsufficientFunds``/``InvalidOrder`` having changed
         nothing when the account cannot take the fill.
         """
+        ...
+
+    def settle_batch(self, fills: Sequence[Fill]) -> list[Event]:
+        """Apply many spot fills at once (the backtester's compiled re-arm program): the same
+        balances as ``settle`` one by one, for orders that hold nothing any more."""
         ...
 
     def reducible(self, order: Order) -> Decimal:

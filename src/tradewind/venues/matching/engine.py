@@ -217,6 +217,60 @@ class MatchingEngine:
         book = self._open.books.get(symbol)
         return 0 if book is None else len(book)
 
+    def commit_ladder(
+        self, orders: Sequence[Order], rows: Sequence[tuple[int, int]]
+    ) -> list[tuple[Order, Fill]]:
+        """Commit the fills the compiled re-arm program found (``compiled.walk``): ``rows``
+        are ``(time, pair)``, in the order they happened, ``orders`` the open order of each
+        pair. Each fills its pair's order whole at its own price as maker, and the pair's
+        re-arm is made (``programs.rearm_order``), as ``_fill`` and ``_after_fill`` do one
+        at a time. The account is settled once for the batch (``AccountBook.settle_batch``);
+        the orders left resting are then held for and indexed in the order they were made.
+        Returns each filled order (now FILLED) with its fill.
+
+        Only the backtester calls this, for orders ``compiled.Ladder.of`` accepted and a walk
+        that checked the funds; a refusal here is a bug, and raises."""
+        current = list(orders)
+        instrument = self._instrument(current[0].symbol)
+        rate, settle = instrument.maker_fee, instrument.settle
+        fills: list[Fill] = []
+        done: list[tuple[Order, Fill]] = []
+        made: dict[int, int] = {}  # pair -> when its resting order was made, for arrival order
+        with localcontext(EXACT):
+            for at, (ts, pair) in enumerate(rows):
+                order = current[pair]
+                if pair not in made:  # the order that rested before the batch: let it go
+                    self._book.release(order)
+                    self._open.forget(order)
+                amount, price = order.remaining, order.price
+                assert price is not None
+                fill = Fill(
+                    id=FillId(self._new_id(PREFIX_FILL)), order_id=order.id,
+                    account_id=order.account_id, symbol=order.symbol, side=order.side,
+                    amount=amount, price=price, fee=instrument.notional(amount, price) * rate,
+                    fee_asset=settle, liquidity=Liquidity.MAKER, ts_ms=ts,
+                )  # fmt: skip
+                order.filled, order.average_price, order.fee = amount, price, order.fee + fill.fee
+                order.status, order.updated_ms = OrderStatus.FILLED, ts
+                child = programs.rearm_order(order, fill, OrderId(self._new_id(PREFIX_ORDER)))
+                assert child is not None
+                current[pair] = child
+                made[pair] = at
+                fills.append(fill)
+                done.append((order, fill))
+            self._book.settle_batch(fills)
+            for pair in sorted(made, key=made.__getitem__):
+                child = current[pair]
+                self._book.reserve(child, self._reference(child, None))
+                self._open.register(child)
+                self._open.index(child)
+        return done
+
+    def seen(self, quote: Quote) -> None:
+        """Take ``quote`` as the last price of its symbol (after ``commit_ladder``: where the
+        compiled walk left the price)."""
+        self._quotes[quote.symbol] = quote
+
     def get(self, order_id: OrderId) -> Order | None:
         """The open order with this id; finished orders are not kept (their events were)."""
         return self._open.orders.get(order_id)

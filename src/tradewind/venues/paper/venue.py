@@ -725,6 +725,19 @@ class PaperVenue:
                 last = Decimal(repr(feed.quote_at(to_ms).last))
                 self._marks[symbol] = self.instruments[symbol].round_price(last)
 
+    def walked_to(self, symbol: str) -> int | None:
+        """The time up to which ``symbol``'s price has been walked (its last tick or jump)."""
+        return self._last_ms.get(symbol)
+
+    def moved_to(self, symbol: str, ts_ms: int, last: Decimal) -> None:
+        """The price of ``symbol`` has walked to ``last`` at ``ts_ms`` outside ``tick`` (the
+        backtester's compiled re-arm program, which committed its fills through
+        ``MatchingEngine.commit_ladder``): the next tick walks on from there."""
+        instrument = self.instruments[symbol]
+        self._last_ms[symbol] = ts_ms
+        self._marks[symbol] = instrument.round_price(last)
+        self.engine.seen(Quote.at(symbol, last, instrument.half_spread, ts_ms))
+
     def _margin_checks(self, symbol: str, now: int) -> list[ev.Event]:
         events: list[ev.Event] = []
         holders = self._holders.get(symbol, set())

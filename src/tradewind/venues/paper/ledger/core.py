@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_DOWN, Decimal, localcontext
 
 from tradewind.domain.errors import Conflict, InsufficientFunds, NotFound
@@ -345,6 +345,34 @@ class PaperLedger:
             if instrument.is_derivative:
                 return self.contracts.settle(account, instrument, order, fill)
             return self._settle_spot(account, instrument, order, fill)
+
+    def settle_batch(self, fills: Sequence[Fill]) -> list[Event]:
+        """Spot fills of one account and symbol settled at once (``AccountBook``): the base
+        bought less sold, the quote paid less received, the fees; one ledger entry each, at
+        the last fill's time (``settle`` records three a fill). Nothing is checked: the
+        caller released the orders' holds and made sure the account can pay."""
+        if not fills:
+            return []
+        first = fills[0]
+        account = self._account(first.account_id)
+        instrument = self._instrument(first.symbol)
+        if instrument.is_derivative:
+            raise InvalidOrder("a batch settles spot fills only", "symbol")
+        base = quote = fee = ZERO
+        with localcontext(EXACT):
+            for fill in fills:
+                cost = instrument.notional(fill.amount, fill.price)
+                if fill.side is Side.BUY:
+                    base, quote = base + fill.amount, quote - cost
+                else:
+                    base, quote = base - fill.amount, quote + cost
+                fee += fill.fee
+            ts = fills[-1].ts_ms
+            self._record(account, instrument.base, base, "trade", None, ts)
+            self._record(account, instrument.quote, quote, "trade", None, ts)
+            self._record(account, first.fee_asset, -fee, "fee", None, ts)
+        assets = dict.fromkeys([instrument.base, instrument.quote, first.fee_asset])
+        return [account.balance_event(asset) for asset in assets]
 
     def reducible(self, order: Order) -> Decimal:
         account = self._account(order.account_id)
