@@ -351,12 +351,49 @@ def test_the_replay_path_is_each_bars_four_corners_and_a_held_close_across_gaps(
 
 
 def test_feeds_on_the_same_candles_share_their_path_and_nobody_can_change_it() -> None:
-    """A sweep builds hundreds of feeds on one series: its path is built once."""
-    candles = bars((0, 10, 12, 9, 11, 1), (MINUTE, 11, 13, 10, 12, 1))
+    """A sweep builds hundreds of feeds on one series: its stored path (a series with a gap;
+    one without computes its vertices from the bars) is built once."""
+    rows = [(0, 10, 12, 9, 11, 1), (MINUTE, 11, 13, 10, 12, 1), (4 * MINUTE, 12, 13, 10, 12, 1)]
+    candles = bars(*rows)
     a = ReplayFeed(candles, symbol="BTC/USDT", start_at_ms=0, speed=1.0)
     b = ReplayFeed(candles, symbol="BTC/USDT", start_at_ms=5, speed=60.0, loop=False)
-    assert a._vt is b._vt and a._vp is b._vp
-    assert not a._vt.flags.writeable and not a._vp.flags.writeable
-    other = bars((0, 10, 12, 9, 11, 1), (MINUTE, 11, 13, 10, 12, 1))  # equal, not the same
+    assert a._v is b._v
+    assert not a._v.times.flags.writeable and not a._v.prices.flags.writeable
+    other = bars(*rows)  # equal, not the same
     c = ReplayFeed(other, symbol="BTC/USDT", start_at_ms=0)
-    assert c._vt is not a._vt and c._vt.tolist() == a._vt.tolist()
+    assert c._v is not a._v and c._v.times.tolist() == a._v.times.tolist()
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(1, 100), st.floats(1, 100), st.floats(1, 100), st.floats(1, 100)),
+        min_size=1,
+        max_size=30,
+    ),
+    st.lists(st.integers(-MINUTE, 31 * MINUTE), max_size=20),
+)
+def test_vertices_of_a_series_without_gaps_are_computed_as_they_would_be_stored(
+    rows: list[tuple[float, float, float, float]], offsets_asked: list[int]
+) -> None:
+    """A series without gaps reads its vertices from the bars (``_BarVertices``): the same
+    count at or before any time, the same vertex at any index, the same window of them as
+    the stored arrays (``_path_vertices``)."""
+    from tradewind.marketdata.feeds import _BarVertices, _path_vertices, _Vertices
+
+    table = [
+        (i * MINUTE, o, max(o, a, b, c), min(o, a, b, c), c, 1.0)
+        for i, (o, a, b, c) in enumerate(rows)
+    ]
+    candles = bars(*table)
+    offsets = candles.ts - candles.ts[0]
+    corners = np.array([0, MINUTE // 3, 2 * MINUTE // 3, MINUTE], np.int64)
+    stored = _Vertices(*_path_vertices(offsets, corners, candles, len(rows) * MINUTE))
+    computed = _BarVertices(candles, offsets, corners)
+    assert len(computed) == len(stored)
+    for offset in [*offsets_asked, 0, MINUTE, len(rows) * MINUTE]:
+        assert computed.count_upto(offset) == stored.count_upto(offset)
+    for i in range(len(stored)):
+        assert computed.at(i) == stored.at(i)
+    index = np.arange(len(stored), dtype=np.int64)[::-1]
+    for got, want in zip(computed.take(index), stored.take(index), strict=True):
+        assert np.array_equal(got, want)

@@ -161,9 +161,7 @@ class ReplayFeed:
         self._span = int(self._offsets[-1]) + bar
         # each bar's four path points: offsets into the bar, and prices (one row per bar)
         self._corner_offsets: Int64s = np.array([0, bar // 3, 2 * bar // 3, bar], np.int64)
-        self._vt, self._vp = _shared_vertices(
-            candles, self._offsets, self._corner_offsets, self._span
-        )
+        self._v = _vertices(candles, self._offsets, self._corner_offsets, self._span)
         self._last_quote: Quote | None = None
 
     @classmethod
@@ -251,8 +249,8 @@ class ReplayFeed:
     def _price_at(self, now_ms: int) -> float | None:
         """The path's price at ``now_ms``: what ``_price_at`` gives over ``_window(now, now)``,
         found without building arrays (a quote is asked for on every order)."""
-        count = len(self._vt)
-        g = _global_index(self._vt, self._span, self._market(now_ms))
+        count = len(self._v)
+        g = self._global_vertex(self._market(now_ms))
         if not self._loop:
             g = min(max(g, 0), count)
         # wall times floor market times: step to the first vertex after ``now_ms``
@@ -270,9 +268,15 @@ class ReplayFeed:
 
     def _vertex(self, g: int) -> tuple[int, float]:
         """Vertex ``g`` of the endless series: its wall time and price."""
-        loop, i = divmod(g, len(self._vt))
-        market = loop * self._span + int(self._vt[i])
-        return self._start + math.floor(market / self._speed), float(self._vp[i])
+        loop, i = divmod(g, len(self._v))
+        t, p = self._v.at(i)
+        return self._start + math.floor((loop * self._span + t) / self._speed), p
+
+    def _global_vertex(self, market: float) -> int:
+        """How many vertices of the endless series lie at or before ``market`` (as
+        ``_global_index`` for the bars' offsets)."""
+        loop = math.floor(market / self._span)
+        return loop * len(self._v) + self._v.count_upto(math.floor(market - loop * self._span))
 
     def _market(self, wall_ms: int) -> float:
         return (wall_ms - self._start) * self._speed
@@ -282,13 +286,14 @@ class ReplayFeed:
 
     def _window(self, a: int, b: int) -> tuple[Int64s, Floats]:
         """The vertices whose wall time is in ``[a, b]``, with a neighbour on each side."""
-        count = len(self._vt)
-        lo = _global_index(self._vt, self._span, self._market(a) - self._speed) - 2
-        hi = _global_index(self._vt, self._span, self._market(b) + self._speed) + 1
+        count = len(self._v)
+        lo = self._global_vertex(self._market(a) - self._speed) - 2
+        hi = self._global_vertex(self._market(b) + self._speed) + 1
         if not self._loop:
             lo, hi = min(max(lo, 0), count - 1), min(hi, count - 1)
         loops, index = np.divmod(np.arange(lo, max(lo, hi + 1), dtype=np.int64), count)
-        return self._wall(loops * self._span + self._vt[index]), self._vp[index]
+        times, prices = self._v.take(index)
+        return self._wall(loops * self._span + times), prices
 
 
 def _infer_timeframe(candles: Candles) -> Timeframe:
@@ -305,20 +310,87 @@ def _corner_prices(candles: Candles, row: int) -> Floats:
     return np.array([o, lo, h, c] if c >= o else [o, h, lo, c], np.float64)
 
 
-_VERTICES: dict[tuple[Any, ...], tuple[tuple[Any, ...], Int64s, Floats]] = {}
+class _Vertices:
+    """A series' path vertices (times as offsets from its first open, and prices), read by
+    index, counted up to a time, or taken for a window of indexes."""
+
+    def __init__(self, times: Int64s, prices: Floats) -> None:
+        self.times, self.prices = times, prices
+
+    def __len__(self) -> int:
+        return int(self.times.shape[0])
+
+    def count_upto(self, offset: int) -> int:
+        """How many vertices lie at or before ``offset`` (searched with an integer: numpy
+        would convert the whole array to float for a float key)."""
+        return int(np.searchsorted(self.times, np.int64(offset), "right"))
+
+    def at(self, i: int) -> tuple[int, float]:
+        return int(self.times[i]), float(self.prices[i])
+
+    def take(self, index: Int64s) -> tuple[Int64s, Floats]:
+        return self.times[index], self.prices[index]
+
+
+class _BarVertices(_Vertices):
+    """The vertices of a series without gaps, computed from the bars when asked, not stored:
+    vertex ``4b + k`` is bar ``b``'s corner ``k`` (``_path_vertices``). Storing them took two
+    arrays of four points a bar (64 MB and 0.15 s of page faults for a million bars), most of
+    which a backtest that jumps over quiet bars never reads."""
+
+    def __init__(self, candles: Candles, offsets: Int64s, corner_offsets: Int64s) -> None:
+        self._c, self._offsets, self._corners = candles, offsets, corner_offsets
+        self._n = len(offsets)
+
+    def __len__(self) -> int:
+        return 4 * self._n
+
+    def count_upto(self, offset: int) -> int:
+        key = np.int64(offset)
+        return sum(
+            int(np.searchsorted(self._offsets, key - corner, "right")) for corner in self._corners
+        )
+
+    def at(self, i: int) -> tuple[int, float]:
+        b, k = divmod(i, 4)
+        c = self._c
+        if k == 0:
+            price = c.open[b]
+        elif k == 3:
+            price = c.close[b]
+        else:
+            up = c.close[b] >= c.open[b]
+            price = c.low[b] if (k == 1) == up else c.high[b]
+        return int(self._offsets[b] + self._corners[k]), float(price)
+
+    def take(self, index: Int64s) -> tuple[Int64s, Floats]:
+        b, k = np.divmod(index, 4)
+        c = self._c
+        o, h, lo, cl = c.open[b], c.high[b], c.low[b], c.close[b]
+        up = cl >= o
+        first = np.where(up, lo, h)
+        second = np.where(up, h, lo)
+        prices = np.choose(k, (o, first, second, cl))
+        return self._offsets[b] + self._corners[k], prices
+
+
+_VERTICES: dict[tuple[Any, ...], tuple[tuple[Any, ...], _Vertices]] = {}
 """The last two series' path vertices, by their arrays' memory (a sweep runs hundreds of
 backtests on the same candles: building the vertices was a fifth of each run). The entry
 holds the arrays, so their memory is not reused while it lives; candles are never changed
 in place."""
 
 
-def _shared_vertices(
-    candles: Candles, offsets: Int64s, corner_offsets: Int64s, span: int
-) -> tuple[Int64s, Floats]:
+def _vertices(candles: Candles, offsets: Int64s, corner_offsets: Int64s, span: int) -> _Vertices:
+    """The series' vertices: computed from the bars when it has no gap, else built once
+    (and shared by the feeds on the same candles)."""
+    n, bar = len(offsets), int(corner_offsets[3])
+    if int(offsets[-1]) == (n - 1) * bar and span == n * bar:
+        return _BarVertices(candles, offsets, corner_offsets)
     arrays = (candles.ts, candles.open, candles.high, candles.low, candles.close)
     key = (
         *((a.__array_interface__["data"][0], a.shape, a.strides) for a in arrays),
-        int(corner_offsets[3]),
+        bar,
         span,
     )
     found = _VERTICES.get(key)
@@ -327,8 +399,8 @@ def _shared_vertices(
         times.flags.writeable = prices.flags.writeable = False  # shared: nobody writes
         if len(_VERTICES) >= 2:
             del _VERTICES[next(iter(_VERTICES))]
-        found = _VERTICES[key] = (arrays, times, prices)
-    return found[1], found[2]
+        found = _VERTICES[key] = (arrays, _Vertices(times, prices))
+    return found[1]
 
 
 def _path_vertices(
