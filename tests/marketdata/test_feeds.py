@@ -388,7 +388,7 @@ def test_vertices_of_a_series_without_gaps_are_computed_as_they_would_be_stored(
     offsets = candles.ts - candles.ts[0]
     corners = np.array([0, MINUTE // 3, 2 * MINUTE // 3, MINUTE], np.int64)
     stored = _Vertices(*_path_vertices(offsets, corners, candles, len(rows) * MINUTE))
-    computed = _BarVertices(candles, offsets, corners)
+    computed = _BarVertices(candles, corners)
     assert len(computed) == len(stored)
     for offset in [*offsets_asked, 0, MINUTE, len(rows) * MINUTE]:
         assert computed.count_upto(offset) == stored.count_upto(offset)

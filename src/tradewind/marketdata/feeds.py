@@ -157,11 +157,13 @@ class ReplayFeed:
         self._start = int(start_at_ms)
         self._half = _half_spread(symbol, half_spread)
         self._bar = bar
-        self._offsets: Int64s = candles.ts - candles.ts[0]
-        self._span = int(self._offsets[-1]) + bar
+        self._ts0 = int(candles.ts[0])
+        """Bars are placed by their offset from the first open, ``ts - ts0`` (computed where
+        needed: an array of them was 8 MB for a million bars)."""
+        self._span = int(candles.ts[-1]) - self._ts0 + bar
         # each bar's four path points: offsets into the bar, and prices (one row per bar)
         self._corner_offsets: Int64s = np.array([0, bar // 3, 2 * bar // 3, bar], np.int64)
-        self._v = _vertices(candles, self._offsets, self._corner_offsets, self._span)
+        self._v = _vertices(candles, self._corner_offsets, self._span)
         self._last_quote: Quote | None = None
 
     @classmethod
@@ -220,12 +222,12 @@ class ReplayFeed:
         if to_ms <= from_ms:
             return Candles.empty()
         c, n = self._candles, len(self._candles)
-        first = _global_index(self._offsets, self._span, self._market(from_ms) - self._speed) - 1
-        stop = _global_index(self._offsets, self._span, self._market(to_ms) + self._speed)
+        first = self._global_bar(self._market(from_ms) - self._speed) - 1
+        stop = self._global_bar(self._market(to_ms) + self._speed)
         if not self._loop:
             first, stop = max(first, 0), min(stop, n)
         loops, rows = np.divmod(np.arange(first, max(first, stop), dtype=np.int64), n)
-        opens = loops * self._span + self._offsets[rows]
+        opens = loops * self._span + (c.ts[rows] - self._ts0)
         starts, ends = self._wall(opens), self._wall(opens + self._bar)
         keep = (starts >= from_ms) & (starts < to_ms)
         rows, opens, starts, ends = rows[keep], opens[keep], starts[keep], ends[keep]
@@ -272,9 +274,18 @@ class ReplayFeed:
         t, p = self._v.at(i)
         return self._start + math.floor((loop * self._span + t) / self._speed), p
 
+    def _global_bar(self, market: float) -> int:
+        """How many bars of the endless series open at or before ``market``. (The times are
+        whole milliseconds, so those at or before ``market`` are those at or before its floor:
+        searched with an integer, numpy does not convert the whole array to float first,
+        which cost 5 ms a call on a million-candle series.)"""
+        loop = math.floor(market / self._span)
+        key = np.int64(math.floor(market - loop * self._span) + self._ts0)
+        return loop * len(self._candles) + int(np.searchsorted(self._candles.ts, key, "right"))
+
     def _global_vertex(self, market: float) -> int:
         """How many vertices of the endless series lie at or before ``market`` (as
-        ``_global_index`` for the bars' offsets)."""
+        ``_global_bar`` for the bars)."""
         loop = math.floor(market / self._span)
         return loop * len(self._v) + self._v.count_upto(math.floor(market - loop * self._span))
 
@@ -338,18 +349,17 @@ class _BarVertices(_Vertices):
     arrays of four points a bar (64 MB and 0.15 s of page faults for a million bars), most of
     which a backtest that jumps over quiet bars never reads."""
 
-    def __init__(self, candles: Candles, offsets: Int64s, corner_offsets: Int64s) -> None:
-        self._c, self._offsets, self._corners = candles, offsets, corner_offsets
-        self._n = len(offsets)
+    def __init__(self, candles: Candles, corner_offsets: Int64s) -> None:
+        self._c, self._corners = candles, corner_offsets
+        self._ts0 = int(candles.ts[0])
+        self._n = len(candles)
 
     def __len__(self) -> int:
         return 4 * self._n
 
     def count_upto(self, offset: int) -> int:
-        key = np.int64(offset)
-        return sum(
-            int(np.searchsorted(self._offsets, key - corner, "right")) for corner in self._corners
-        )
+        ts, key = self._c.ts, np.int64(offset + self._ts0)
+        return sum(int(np.searchsorted(ts, key - corner, "right")) for corner in self._corners)
 
     def at(self, i: int) -> tuple[int, float]:
         b, k = divmod(i, 4)
@@ -361,7 +371,7 @@ class _BarVertices(_Vertices):
         else:
             up = c.close[b] >= c.open[b]
             price = c.low[b] if (k == 1) == up else c.high[b]
-        return int(self._offsets[b] + self._corners[k]), float(price)
+        return int(c.ts[b]) - self._ts0 + int(self._corners[k]), float(price)
 
     def take(self, index: Int64s) -> tuple[Int64s, Floats]:
         b, k = np.divmod(index, 4)
@@ -371,7 +381,7 @@ class _BarVertices(_Vertices):
         first = np.where(up, lo, h)
         second = np.where(up, h, lo)
         prices = np.choose(k, (o, first, second, cl))
-        return self._offsets[b] + self._corners[k], prices
+        return c.ts[b] - self._ts0 + self._corners[k], prices
 
 
 _VERTICES: dict[tuple[Any, ...], tuple[tuple[Any, ...], _Vertices]] = {}
@@ -381,12 +391,12 @@ holds the arrays, so their memory is not reused while it lives; candles are neve
 in place."""
 
 
-def _vertices(candles: Candles, offsets: Int64s, corner_offsets: Int64s, span: int) -> _Vertices:
+def _vertices(candles: Candles, corner_offsets: Int64s, span: int) -> _Vertices:
     """The series' vertices: computed from the bars when it has no gap, else built once
     (and shared by the feeds on the same candles)."""
-    n, bar = len(offsets), int(corner_offsets[3])
-    if int(offsets[-1]) == (n - 1) * bar and span == n * bar:
-        return _BarVertices(candles, offsets, corner_offsets)
+    n, bar = len(candles), int(corner_offsets[3])
+    if int(candles.ts[-1] - candles.ts[0]) == (n - 1) * bar and span == n * bar:
+        return _BarVertices(candles, corner_offsets)
     arrays = (candles.ts, candles.open, candles.high, candles.low, candles.close)
     key = (
         *((a.__array_interface__["data"][0], a.shape, a.strides) for a in arrays),
@@ -395,6 +405,7 @@ def _vertices(candles: Candles, offsets: Int64s, corner_offsets: Int64s, span: i
     )
     found = _VERTICES.get(key)
     if found is None:
+        offsets = candles.ts - candles.ts[0]
         times, prices = _path_vertices(offsets, corner_offsets, candles, span)
         times.flags.writeable = prices.flags.writeable = False  # shared: nobody writes
         if len(_VERTICES) >= 2:
@@ -440,16 +451,6 @@ def _path_vertices(
     times[starts[gap] + 4] = next_open[gap]
     prices[starts[gap] + 4] = candles.close[gap]
     return times, prices
-
-
-def _global_index(points: Int64s, span: int, market: float) -> int:
-    """How many points of the endless (looped) series lie at or before ``market``. (The
-    points are whole milliseconds, so those at or before ``market`` are those at or before its
-    floor: searched with an integer, numpy does not convert the whole array to float first,
-    which cost 5 ms a call on a million-candle series.)"""
-    loop = math.floor(market / span)
-    key = np.int64(math.floor(market - loop * span))
-    return loop * len(points) + int(np.searchsorted(points, key, "right"))
 
 
 class ManualFeed:
