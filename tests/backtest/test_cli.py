@@ -91,9 +91,11 @@ class TestRun:
             m.performance.win_percentage * 100, abs=0.005
         )
         assert _number(_row(r.stdout, "fills")) == len(direct.fills)
-        jumped = direct.bars - direct.event_bars
+        jumped = direct.bars - direct.event_bars - direct.compiled_bars
+        assert direct.compiled_bars > 0  # a grid: its re-arms run compiled
         assert _row(r.stdout, "bars") == (
-            f"{direct.bars} ({direct.event_bars} walked, {jumped} jumped)"
+            f"{direct.bars} ({direct.event_bars} walked, {direct.compiled_bars} run compiled, "
+            f"{jumped} jumped)"
         )
         assert _row(r.stdout, "period").startswith("2018-10-20 00:00 to 2018-10-27 00:00 UTC")
 

@@ -360,11 +360,15 @@ def _summary(result: BacktestResult) -> Table:
         return f"{value:,.2f} %"
 
     ts = spec.candles.ts
-    jumped = result.bars - result.event_bars
+    jumped = result.bars - result.event_bars - result.compiled_bars
     q = m.positions
     rows: list[tuple[str, str]] = [
         ("period", f"{_utc(int(ts[spec.start]))} to {_utc(int(ts[-1]))} UTC (bar opens)"),
-        ("bars", f"{result.bars:,} ({result.event_bars:,} walked, {jumped:,} jumped)"),
+        (
+            "bars",
+            f"{result.bars:,} ({result.event_bars:,} walked, {result.compiled_bars:,} run "
+            f"compiled, {jumped:,} jumped)",
+        ),
         ("fills", f"{len(result.fills):,}"),
         (
             "orders",
@@ -413,6 +417,7 @@ def _document(result: BacktestResult) -> dict[str, Any]:
         "lastBarMs": int(ts[-1]),
         "bars": result.bars,
         "eventBars": result.event_bars,
+        "compiledBars": result.compiled_bars,
         "fills": len(result.fills),
         "startBalance": _plain(result.start_balance),
         "balances": {asset: _plain(v) for asset, v in result.balances.items()},

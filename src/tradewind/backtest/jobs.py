@@ -223,7 +223,8 @@ def results_data(result: BacktestResult) -> dict[str, Any]:
     summary = {
         **result.metrics.to_haas(),
         "run": {
-            "bars": result.bars, "walkedBars": result.event_bars, "fills": len(result.fills),
+            "bars": result.bars, "walkedBars": result.event_bars,
+            "compiledBars": result.compiled_bars, "fills": len(result.fills),
             "orders": len(result.orders), "startBalance": str(result.start_balance),
             "currency": quote, "botStatus": result.bot_status,
             "balances": {k: str(v) for k, v in result.balances.items()},
