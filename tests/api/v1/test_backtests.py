@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.api.v1.jobs import FINAL, GRID, QUICK, trader, until
 from tests.conftest import Harness
 from tests.helpers import ended_within, key_auth, new_key, new_user
 from tradewind.api.app import create_app
@@ -23,36 +23,16 @@ from tradewind.domain.clock import ManualClock
 from tradewind.marketdata import bundled_store
 from tradewind.settings import Settings
 
-GRID = {
-    "symbol": "BTC/USDT", "lowerLimit": 6370, "upperLimit": 6450, "gridCount": 4,
-    "investmentAsset": "Quote", "investmentAmount": 1000, "tradeToFillGrid": True,
-}  # fmt: skip
-QUICK = {
-    "type": "spot_grid", "settings": GRID, "timeframe": "1h",
-    "start": "2018-10-20T07:00:00Z", "end": "2018-10-27T08:00:00Z",
-}  # fmt: skip
-# 300 grids over two years of hours: about 25,000 fills, some 20 s of work
+# 300 grids over two years of hours: about 25,000 fills, some 20 s of work. A futures grid:
+# a spot grid's re-arms run compiled (backtest/compiled.py) and end such a run in a second or
+# two, too soon for the tests that need a job still running
 LONG = {
-    "type": "spot_grid", "timeframe": "1h", "start": "2017-07-02", "end": "2019-10-01",
+    "type": "futures_grid", "timeframe": "1h", "start": "2017-07-02", "end": "2019-10-01",
     "settings": {
-        "symbol": "BTC/USDT", "lowerLimit": 2000, "upperLimit": 19000, "gridCount": 300,
-        "investmentAsset": "Quote", "investmentAmount": 5000, "tradeToFillGrid": True,
+        "symbol": "BTC/USDT:USDT", "lowerLimit": 2000, "upperLimit": 19000, "gridCount": 300,
+        "investmentAmount": 5000, "leverage": 2, "direction": "long",
     },
 }  # fmt: skip
-FINAL = {"completed", "failed", "cancelled"}
-
-
-async def trader(tw: Harness) -> dict[str, str]:
-    user = await new_user(tw.client)
-    return key_auth(await new_key(tw.client, user["auth"], "trade"))
-
-
-async def until(what: str, check: Callable[[], Awaitable[bool]]) -> None:
-    deadline = time.monotonic() + 60
-    while not await check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def status_of(tw: Harness, h: dict[str, str], job: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.v1.test_backtests import FINAL, GRID, QUICK, trader, until
+from tests.api.v1.jobs import FINAL, GRID, QUICK, trader, until
 from tests.conftest import Harness
 from tests.helpers import ended_within, key_auth, new_key, new_user
 from tradewind.api.app import create_app
@@ -28,12 +28,13 @@ from tradewind.settings import Settings
 # 12 combinations; the 3 with a lower limit above the upper one are skipped
 PARAMETERS = {"lowerLimit": [6300, 6460], "upperLimit": [6450, 6500], "gridCount": [4, 8, 16]}
 START_MS, END_MS = 1540018800000, 1540627200000  # QUICK's period
-# dense grids over a year of hours: some 10 s of work for each of the 4 combinations
+# dense grids over a year of hours: some 10 s of work for each of the 4 combinations (futures
+# grids: a spot grid runs compiled, in a second or two)
 LONG = {
-    "type": "spot_grid", "timeframe": "1h", "start": "2017-07-02", "end": "2018-07-01",
+    "type": "futures_grid", "timeframe": "1h", "start": "2017-07-02", "end": "2018-07-01",
     "settings": {
-        "symbol": "BTC/USDT", "lowerLimit": 2000, "upperLimit": 19000, "gridCount": 300,
-        "investmentAsset": "Quote", "investmentAmount": 5000, "tradeToFillGrid": True,
+        "symbol": "BTC/USDT:USDT", "lowerLimit": 2000, "upperLimit": 19000, "gridCount": 300,
+        "investmentAmount": 5000, "leverage": 2, "direction": "long",
     },
     "parameters": {"gridCount": [250, 300], "investmentAmount": [5000, 6000]},
 }  # fmt: skip
