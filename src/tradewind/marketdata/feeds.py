@@ -148,7 +148,7 @@ class ReplayFeed:
         if not (math.isfinite(speed) and speed > 0):
             raise ValueError("speed must be a positive number")
         bar = (timeframe or _infer_timeframe(candles)).ms
-        if (np.diff(candles.ts) < bar).any():
+        if _min_step(candles.ts) < bar:
             raise ValueError(f"bars overlap: some are closer than {bar} ms apart")
         self._symbol = symbol
         self._candles = candles
@@ -307,10 +307,20 @@ class ReplayFeed:
         return self._wall(loops * self._span + times), prices
 
 
+def _min_step(ts: Int64s, chunk: int = 1 << 16) -> int | float:
+    """The smallest gap between consecutive times (inf for one bar), a chunk at a time: a
+    million candles' ``np.diff`` was an 8 MB temporary and 12 ms of page faults."""
+    least: int | float = math.inf
+    for a in range(0, len(ts) - 1, chunk):
+        part = ts[a : a + chunk + 1]
+        least = min(least, int((part[1:] - part[:-1]).min()))
+    return least
+
+
 def _infer_timeframe(candles: Candles) -> Timeframe:
-    steps = np.diff(candles.ts)
+    step = _min_step(candles.ts)
     for tf in Timeframe:
-        if len(steps) and int(steps.min()) == tf.ms:
+        if step == tf.ms:
             return tf
     raise ValueError("cannot infer the bar length from these candles: pass timeframe")
 
