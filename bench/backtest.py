@@ -1514,8 +1514,9 @@ def _status_mb(field: str) -> float:
 
 
 def memory_child(args: argparse.Namespace) -> None:
-    """Case (a) with Tradewind alone, in this fresh process (numba, vectorbt and
-    backtesting.py not imported): its peak resident memory. Read from /proc (VmHWM), not
+    """Case (a) with Tradewind alone, in this fresh process (vectorbt, backtesting.py and the
+    benchmark's own numba loops not imported; numba's runtime is, by Tradewind's compiled
+    re-arm program, about 100 MB of it): its peak resident memory. Read from /proc (VmHWM), not
     ``ru_maxrss``, which after fork and exec keeps the parent's size."""
     candles = generate(args.candles, args.seed)
     settings = grid_settings(candles, 10, (0.1, 0.9), 10_000)
