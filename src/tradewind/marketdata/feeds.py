@@ -361,15 +361,18 @@ class _BarVertices(_Vertices):
 
     def __init__(self, candles: Candles, corner_offsets: Int64s) -> None:
         self._c, self._corners = candles, corner_offsets
+        self._corner_list = [int(c) for c in corner_offsets]
         self._ts0 = int(candles.ts[0])
         self._n = len(candles)
+        self._bar = int(corner_offsets[3])
+        """Bar ``b`` opens at offset ``b * bar`` (no gaps: every step is one bar)."""
 
     def __len__(self) -> int:
         return 4 * self._n
 
     def count_upto(self, offset: int) -> int:
-        ts, key = self._c.ts, np.int64(offset + self._ts0)
-        return sum(int(np.searchsorted(ts, key - corner, "right")) for corner in self._corners)
+        n, bar = self._n, self._bar
+        return sum(min(max((offset - c) // bar + 1, 0), n) for c in self._corner_list)
 
     def at(self, i: int) -> tuple[int, float]:
         b, k = divmod(i, 4)
@@ -381,7 +384,7 @@ class _BarVertices(_Vertices):
         else:
             up = c.close[b] >= c.open[b]
             price = c.low[b] if (k == 1) == up else c.high[b]
-        return int(c.ts[b]) - self._ts0 + int(self._corners[k]), float(price)
+        return b * self._bar + self._corner_list[k], float(price)
 
     def take(self, index: Int64s) -> tuple[Int64s, Floats]:
         b, k = np.divmod(index, 4)
@@ -391,7 +394,7 @@ class _BarVertices(_Vertices):
         first = np.where(up, lo, h)
         second = np.where(up, h, lo)
         prices = np.choose(k, (o, first, second, cl))
-        return c.ts[b] - self._ts0 + self._corners[k], prices
+        return b * self._bar + self._corners[k], prices
 
 
 _VERTICES: dict[tuple[Any, ...], tuple[tuple[Any, ...], _Vertices]] = {}
