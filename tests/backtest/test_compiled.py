@@ -218,3 +218,23 @@ def test_tick_scale_reads_prices_as_the_venue_does() -> None:
     assert compiled.tick_scale(D("0.01")) == (1, 100)
     assert compiled.tick_scale(D("0.5")) == (5, 10)
     assert compiled.tick_scale(D("25")) == (25, 1)
+
+
+async def test_a_strategy_that_answers_a_program_fill_with_more_than_log_lines_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``records_program_fills`` is a promise: a grid that answered its re-arm fills with an
+    order change would act at the batch's end instead of at the fill, so the batch refuses."""
+    from tradewind.strategies.base import CancelOrder
+    from tradewind.strategies.grid import SpotGrid
+
+    keeps = SpotGrid.on_fill
+
+    def on_fill(self: SpotGrid, fill: Any, ctx: Any) -> list[Any]:
+        commands = keeps(self, fill, ctx)
+        return [*commands, CancelOrder(tag=fill.tag)] if fill.tag.startswith("grid:") else commands
+
+    monkeypatch.setattr(SpotGrid, "on_fill", on_fill)
+    candles = minutes(800, 8, gaps=False)
+    with pytest.raises(RuntimeError, match="records_program_fills promises log lines only"):
+        await run_backtest(spec(candles, grid(candles, 20), Timeframe.M1))
