@@ -55,14 +55,12 @@ async def ladder_bars(run: _Run, i: int) -> int | None:
         return None
     instrument = run.instrument
     tick = instrument.tick_size
-    price = _ticks(quote.last, tick)
+    price = compiled.whole_ticks(quote.last, tick)
     if price is None:
         return None
     ladder = compiled.Ladder.of(matching.open_orders(run.account), instrument, price)
     if ladder is None:
         return None
-    half = _ticks(instrument.half_spread, tick)
-    assert half is not None  # Ladder.of checked it
     runner = engine.runner(run.bot_id)
     assert runner is not None
     wake = runner.wake
@@ -73,7 +71,7 @@ async def ladder_bars(run: _Run, i: int) -> int | None:
     free_quote = venue.ledger.balances(run.account).get(instrument.quote)
     walked = compiled.walk(
         (run.ts, candles.open, candles.high, candles.low, candles.close), run.tick_scale,
-        i, min(len(run.ts), i + CHUNK), run.bar_ms, price, ladder, half,
+        i, min(len(run.ts), i + CHUNK), run.bar_ms, price, ladder,
         below=-np.inf if wake.below is None else float(wake.below / tick),
         above=np.inf if wake.above is None else float(wake.above / tick),
         due_ms=due, margin=float(run.margin_exact / tick),
@@ -139,11 +137,6 @@ def _eligible(run: _Run) -> bool:
     if count == 0 or matching.resting_count(run.spec.symbol) != count:
         return False
     return not run.venue.ledger.positions(run.account)
-
-
-def _ticks(value: Decimal, tick: Decimal) -> int | None:
-    q = value / tick
-    return int(q) if q == q.to_integral_value() else None
 
 
 def _totals(run: _Run) -> tuple[Decimal, Decimal]:

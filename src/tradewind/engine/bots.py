@@ -57,6 +57,7 @@ from tradewind.domain.orders import (
     PositionId,
     Side,
 )
+from tradewind.domain.round_trips import quote_fee
 from tradewind.engine import ops as opcodec
 from tradewind.logs import get_logger
 from tradewind.marketdata.resample import resample
@@ -81,6 +82,7 @@ from tradewind.strategies.base import (
     Context,
     Deferred,
     Log,
+    OrderKey,
     OrderLeg,
     OrderView,
     PlaceOrder,
@@ -745,22 +747,9 @@ class BotEngine:
             if r.fill_cursor is not None and fill.id <= r.fill_cursor:
                 return  # already given (a restart's catch-up met the live one)
             r.fill_cursor = fill.id
-            key = parse_client_order_id(item.client_order_id)
-            tag = r.tags.get(key.seq, "") if key else ""
-            bot_fill = BotFill(
-                tag=tag, leg=key.leg if key else OrderLeg.ORDER,
-                client_order_id=item.client_order_id, side=fill.side, amount=fill.amount,
-                price=fill.price, fee=fill.fee, fee_asset=fill.fee_asset, ts_ms=fill.ts_ms,
-                order_done=item.order_done, realized_pnl=fill.realized_pnl,
-                position_id=fill.position_id, generation=key.generation if key else 0,
-            )  # fmt: skip
+            bot_fill, key = self._booked(r, fill, item.client_order_id, item.order_done)
             if item.order_done and key is not None:
                 self._forget_tag(r, key.seq)
-            quote_fee = fill.fee if fill.fee_asset != r.instrument.base else fill.fee * fill.price
-            r.book.apply(fill.side, fill.amount, fill.price, quote_fee, r.instrument.contract_size)
-            verb = "Bought" if fill.side is Side.BUY else "Sold"
-            self._log(r, f"{verb} {shown(fill.amount)} {r.instrument.base} at {shown(fill.price)} "
-                      f"({tag or 'order'})", Severity.TRADE)  # fmt: skip
             ctx = self._context(r, now)
             commands = strategy.on_fill(bot_fill, ctx)
         elif isinstance(item, TimerIn):
@@ -963,11 +952,18 @@ class BotEngine:
         """A placement's tag is kept while an order of it is open (its re-armed successor, its
         bracket legs share the seq); then dropped, so a bot's state does not grow with every
         order it ever placed (it is written on every cycle)."""
-        for order in self._open_orders(r):
-            key = parse_client_order_id(order.client_order_id)
-            if key is not None and key.seq == seq:
-                return
-        r.tags.pop(seq, None)
+        self._forget_tags(r, (seq,))
+
+    def _forget_tags(self, r: Runner, seqs: Iterable[int]) -> None:
+        """``_forget_tag`` for many placements, the open orders read once."""
+        open_seqs = {
+            key.seq
+            for order in self._open_orders(r)
+            if (key := parse_client_order_id(order.client_order_id)) is not None
+        }
+        for seq in seqs:
+            if seq not in open_seqs:
+                r.tags.pop(seq, None)
 
     def _tag(self, r: Runner, order: Order) -> str:
         key = parse_client_order_id(order.client_order_id)
@@ -1080,6 +1076,29 @@ class BotEngine:
         for timeframe, runners in timeframes.items():
             self._close_bars(symbol, timeframe, now, runners)
 
+    def _booked(
+        self, r: Runner, fill: Fill, client_order_id: str, order_done: bool,
+        ts_ms: int | None = None,
+    ) -> tuple[BotFill, OrderKey | None]:  # fmt: skip
+        """A fill of the bot's as its strategy sees it, counted in the bot's own books and
+        logged (at ``ts_ms``, else now)."""
+        key = parse_client_order_id(client_order_id)
+        tag = r.tags.get(key.seq, "") if key else ""
+        bot_fill = BotFill(
+            tag=tag, leg=key.leg if key else OrderLeg.ORDER, client_order_id=client_order_id,
+            side=fill.side, amount=fill.amount, price=fill.price, fee=fill.fee,
+            fee_asset=fill.fee_asset, ts_ms=fill.ts_ms, order_done=order_done,
+            realized_pnl=fill.realized_pnl, position_id=fill.position_id,
+            generation=key.generation if key else 0,
+        )  # fmt: skip
+        instrument = r.instrument
+        fee = quote_fee(fill, instrument)
+        r.book.apply(fill.side, fill.amount, fill.price, fee, instrument.contract_size)
+        verb = "Bought" if fill.side is Side.BUY else "Sold"
+        self._log(r, f"{verb} {shown(fill.amount)} {instrument.base} at {shown(fill.price)} "
+                  f"({tag or 'order'})", Severity.TRADE, ts_ms=ts_ms)  # fmt: skip
+        return bot_fill, key
+
     async def take_program_fills(self, bot_id: str, fills: Sequence[tuple[Fill, str, int]]) -> None:
         """For a backtester that ran a bot's re-arm programs compiled: give the bot these
         fills ``(fill, its order's client id, the time the venue's tick reported it)``, each
@@ -1093,27 +1112,13 @@ class BotEngine:
             raise RuntimeError(f"bot {bot_id} cannot take program fills in a batch now")
         ctx = self._context(r, self.venue.now_ms())
         seqs: dict[int, None] = {}
-        instrument = r.instrument
         for fill, client_id, at_ms in fills:
             if r.fill_cursor is not None and fill.id <= r.fill_cursor:
                 raise RuntimeError(f"fill {fill.id} given twice to bot {bot_id}")
             r.fill_cursor = fill.id
-            key = parse_client_order_id(client_id)
-            tag = r.tags.get(key.seq, "") if key else ""
-            bot_fill = BotFill(
-                tag=tag, leg=key.leg if key else OrderLeg.ORDER, client_order_id=client_id,
-                side=fill.side, amount=fill.amount, price=fill.price, fee=fill.fee,
-                fee_asset=fill.fee_asset, ts_ms=fill.ts_ms, order_done=True,
-                realized_pnl=fill.realized_pnl, position_id=fill.position_id,
-                generation=key.generation if key else 0,
-            )  # fmt: skip
+            bot_fill, key = self._booked(r, fill, client_id, True, ts_ms=at_ms)
             if key is not None:
                 seqs[key.seq] = None
-            fee = fill.fee if fill.fee_asset != instrument.base else fill.fee * fill.price
-            r.book.apply(fill.side, fill.amount, fill.price, fee, instrument.contract_size)
-            verb = "Bought" if fill.side is Side.BUY else "Sold"
-            self._log(r, f"{verb} {shown(fill.amount)} {instrument.base} at {shown(fill.price)} "
-                      f"({tag or 'order'})", Severity.TRADE, ts_ms=at_ms)  # fmt: skip
             for command in strategy.on_fill(bot_fill, ctx):
                 if not isinstance(command, Log):
                     raise RuntimeError(
@@ -1121,8 +1126,7 @@ class BotEngine:
                         "records_program_fills promises log lines only"
                     )
                 self._log(r, command.message, command.severity, command.color, ts_ms=at_ms)
-        for seq in seqs:
-            self._forget_tag(r, seq)
+        self._forget_tags(r, seqs)
         self._set_wake(r, strategy.wake(ctx))
         r.dirty = True
         await self._persist([r])

@@ -60,6 +60,8 @@ class Ladder:
     orders: list[Order]
     k: int
     """Pairs below ``k`` rest their buy."""
+    half: int
+    """The instrument's half spread, in ticks."""
 
     @classmethod
     def of(cls, orders: Sequence[Order], instrument: Instrument, price_ticks: int) -> Ladder | None:
@@ -88,7 +90,7 @@ class Ladder:
                 or o.symbol != instrument.symbol
             ):
                 return None
-            price, back = _ticks(o.price, tick), _ticks(o.rearm.price, tick)
+            price, back = whole_ticks(o.price, tick), whole_ticks(o.rearm.price, tick)
             if price is None or back is None:
                 return None
             low, high = (price, back) if o.side is Side.BUY else (back, price)
@@ -101,7 +103,7 @@ class Ladder:
             return None  # a sell below a buy: not a ladder the pointer walk models
         if any(pairs[j][1] > pairs[j + 1][0] for j in range(len(pairs) - 1)):
             return None  # overlapping pairs
-        half = _ticks(instrument.half_spread, tick)
+        half = whole_ticks(instrument.half_spread, tick)
         if half is None:
             return None
         if k > 0 and pairs[k - 1][0] - half >= price_ticks:
@@ -114,10 +116,11 @@ class Ladder:
             sizes=np.array([float(p[2].amount) for p in pairs], np.float64),
             orders=[p[2] for p in pairs],
             k=k,
+            half=half,
         )
 
 
-def _ticks(value: Decimal, tick: Decimal) -> int | None:
+def whole_ticks(value: Decimal, tick: Decimal) -> int | None:
     """``value`` in whole ticks, None when it is not a whole number of them."""
     q = value / tick
     return int(q) if q == q.to_integral_value() else None
@@ -260,7 +263,6 @@ def walk(
     bar_ms: int,
     price: int,
     ladder: Ladder,
-    half: int,
     *,
     below: float,
     above: float,
@@ -281,12 +283,13 @@ def walk(
     out = np.empty((max(capacity, 5 * len(ladder.lows) + 64), F_COLS), np.int64)
     end, k, m, last, reason = _kernel()(
         ts, op, hi, lo, cl, float(tick[0]), float(tick[1]), a, b, bar_ms, price, ladder.lows,
-        ladder.highs, ladder.sizes, ladder.k, half, below, above, due_ms, margin, free_quote, cost_unit, maker, taker, out,
+        ladder.highs, ladder.sizes, ladder.k, ladder.half, below, above, due_ms, margin,
+        free_quote, cost_unit, maker, taker, out,
     )  # fmt: skip
     return Walked(out[:m], int(end), int(k), int(last), int(reason))
 
 
 __all__ = [
     "DONE", "FUNDS", "F_AT", "F_BAR", "F_COLS", "F_PAIR", "F_SIDE", "F_TS", "PRICE", "ROOM",
-    "WAKE", "Ladder", "Walked", "tick_scale", "walk",
+    "WAKE", "Ladder", "Walked", "tick_scale", "walk", "whole_ticks",
 ]  # fmt: skip
