@@ -408,7 +408,7 @@ def _vertices(candles: Candles, corner_offsets: Int64s, span: int) -> _Vertices:
     """The series' vertices: computed from the bars when it has no gap, else built once
     (and shared by the feeds on the same candles)."""
     n, bar = len(candles), int(corner_offsets[3])
-    if int(candles.ts[-1] - candles.ts[0]) == (n - 1) * bar and span == n * bar:
+    if _gapless(int(candles.ts[-1] - candles.ts[0]), n, bar, span):
         return _BarVertices(candles, corner_offsets)
     arrays = (candles.ts, candles.open, candles.high, candles.low, candles.close)
     key = (
@@ -427,6 +427,12 @@ def _vertices(candles: Candles, corner_offsets: Int64s, span: int) -> _Vertices:
     return found[1]
 
 
+def _gapless(last_offset: int, n: int, bar: int, span: int) -> bool:
+    """Whether ``n`` bars whose last opens ``last_offset`` after the first follow each other
+    without a gap (bars are at least a bar apart, so then exactly one)."""
+    return last_offset == (n - 1) * bar and span == n * bar
+
+
 def _path_vertices(
     offsets: Int64s, corner_offsets: Int64s, candles: Candles, span: int
 ) -> tuple[Int64s, Floats]:
@@ -436,7 +442,7 @@ def _path_vertices(
     columns and masking them out took 0.3 s and 150 MB more for a million bars)."""
     n, bar = len(offsets), int(corner_offsets[3])
     up = candles.close >= candles.open
-    if int(offsets[-1]) == (n - 1) * bar and span == n * bar:  # no gap anywhere
+    if _gapless(int(offsets[-1]), n, bar, span):
         times, prices = np.empty(4 * n, np.int64), np.empty(4 * n, np.float64)
         for k in range(4):
             times[k::4] = offsets
