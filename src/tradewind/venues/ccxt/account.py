@@ -20,6 +20,7 @@ from tradewind.venues.ccxt.calls import (
     pause,
     translate,
 )
+from tradewind.venues.ccxt.fills import dec
 from tradewind.venues.ccxt.store import Sent
 from tradewind.venues.paper.ledger import Balance
 
@@ -148,14 +149,10 @@ class ExchangeAccount:
         raw: dict[str, Any] = await self.call(lambda: self.client.fetch_balance())
         free, used = raw.get("free") or {}, raw.get("used") or {}
         self.balances = {
-            asset: Balance(asset, _dec(free.get(asset)), _dec(used.get(asset)))
+            asset: Balance(asset, dec(free.get(asset)), dec(used.get(asset)))
             for asset in {*free, *used}
-            if _dec(free.get(asset)) or _dec(used.get(asset))
+            if dec(free.get(asset)) or dec(used.get(asset))
         }
 
     async def close(self) -> None:
         await self.client.close()
-
-
-def _dec(value: Any) -> Decimal:
-    return Decimal(0) if value is None else Decimal(str(value))

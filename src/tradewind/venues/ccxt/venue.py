@@ -79,7 +79,7 @@ from tradewind.venues.ccxt.instruments import instrument_of
 from tradewind.venues.ccxt.prices import SEED_BARS, ohlcv_candles
 from tradewind.venues.matching import Quote, programs
 from tradewind.venues.matching.engine import snapshot
-from tradewind.venues.matching.rules import is_reached
+from tradewind.venues.matching.rules import is_reached, record_fill
 from tradewind.venues.ops import (
     AmendOp,
     CancelOp,
@@ -686,17 +686,7 @@ class CcxtVenue:
         sent.filled += new.amount
         sent.cost = new.cost
         sent.fee += fee
-        before = order.filled
-        order.filled = before + fill.amount
-        if before == 0 or order.average_price is None:
-            order.average_price = fill.price
-        else:
-            average = (order.average_price * before + fill.price * fill.amount) / order.filled
-            order.average_price = average.quantize(instrument.tick_size.scaleb(-6))
-        order.fee += fee
-        status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
-        check_transition(order.status, status)
-        order.status, order.updated_ms = status, self.now_ms()
+        status = record_fill(order, fill, instrument.tick_size, self.now_ms())
         if reconciling:
             self._note(order, f"Filled on {self.name} while Tradewind was not watching: "
                        f"{'bought' if order.side is Side.BUY else 'sold'} {decimal_text(fill.amount)} "
@@ -727,16 +717,21 @@ class CcxtVenue:
             return fl.estimated_fee(new.amount, new.price, instrument, how), instrument.settle
         return total[0] - sent.fee, total[1]
 
+    async def _cancel_siblings(self, account: ExchangeAccount, order: Order, batch: _Batch) -> None:
+        """Cancel the other open orders of ``order``'s OCO group."""
+        if order.oco_group is None:
+            return
+        for sibling in list(account.orders.values()):
+            if sibling.oco_group == order.oco_group and sibling.id != order.id:
+                await self._cancel(account, sibling, "oco", batch)
+
     async def _after_fill(
         self, account: ExchangeAccount, order: Order, fill: Fill, batch: _Batch
     ) -> None:
         """The order programs the paper venue's matching engine runs, here: OCO siblings are
         cancelled, then the re-arm and the bracket legs are placed (for the whole amount once
         the order has filled: a partly filled order re-arms once)."""
-        if order.oco_group is not None:
-            for sibling in list(account.orders.values()):
-                if sibling.oco_group == order.oco_group and sibling.id != order.id:
-                    await self._cancel(account, sibling, "oco", batch)
+        await self._cancel_siblings(account, order, batch)
         whole = Fill(
             id=fill.id, order_id=order.id, account_id=order.account_id, symbol=order.symbol,
             side=order.side, amount=order.filled, price=order.average_price or fill.price,
@@ -865,10 +860,8 @@ class CcxtVenue:
             account.sent[order.id] = store.Sent(exchange_client_id(_name(order)), symbol)
             batch.touch(account, order)
             batch.events.append(ev.OrderTriggered(snapshot(order)))
-            if order.oco_group is not None:  # the other leg goes first (it holds the funds)
-                for sibling in list(account.orders.values()):
-                    if sibling.oco_group == order.oco_group and sibling.id != order.id:
-                        await self._cancel(account, sibling, "oco", batch)
+            # the other leg goes first (it holds the funds)
+            await self._cancel_siblings(account, order, batch)
             with contextlib.suppress(*REFUSED, VenueUnavailable):
                 await self._send(account, order, batch)  # refused: rejected, published
 

@@ -47,6 +47,7 @@ from tradewind.venues.matching.rules import (
     is_reached,
     market_price,
     path_since,
+    record_fill,
     reference_price,
     taker_price,
 )
@@ -436,17 +437,7 @@ class MatchingEngine:
             liquidity=liquidity, ts_ms=ts,
         )  # fmt: skip
         fill, settled = self._book.settle(order, fill)
-        before = order.filled
-        order.filled = before + fill.amount
-        if before == 0 or order.average_price is None:
-            order.average_price = fill.price
-        else:  # partial fills (live venues): the weighted average, to a millionth of a tick
-            average = (order.average_price * before + fill.price * fill.amount) / order.filled
-            order.average_price = average.quantize(instrument.tick_size.scaleb(-6))
-        order.fee += fill.fee
-        status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
-        check_transition(order.status, status)
-        order.status, order.updated_ms = status, ts
+        status = record_fill(order, fill, instrument.tick_size, ts)
         if status is OrderStatus.FILLED:
             self._open.forget(order)
             self._moved.pop(order.id, None)

@@ -15,7 +15,7 @@ from decimal import (
 )
 
 from tradewind.domain.instruments import InvalidOrder
-from tradewind.domain.orders import Order, OrderStatus, OrderType, Side
+from tradewind.domain.orders import Fill, Order, OrderStatus, OrderType, Side, check_transition
 from tradewind.venues.matching.book import Quote
 
 EXACT = Context(prec=60, traps=[InvalidOperation, DivisionByZero, Overflow])
@@ -131,3 +131,21 @@ def check_amend(
         raise InvalidOrder("only an untriggered stop has a stop price to amend", "stop_price")
     if amount is not None and amount <= order.filled:
         raise InvalidOrder("amount must exceed what has already filled", "amount")
+
+
+def record_fill(order: Order, fill: Fill, tick: Decimal, ts_ms: int) -> OrderStatus:
+    """Count ``fill`` on ``order`` (its filled amount, average price, fee and status at
+    ``ts_ms``) and return the new status; the paper engine's fills and a live venue's reported
+    fills alike."""
+    before = order.filled
+    order.filled = before + fill.amount
+    if before == 0 or order.average_price is None:
+        order.average_price = fill.price
+    else:  # partial fills (live venues): the weighted average, to a millionth of a tick
+        average = (order.average_price * before + fill.price * fill.amount) / order.filled
+        order.average_price = average.quantize(tick.scaleb(-6))
+    order.fee += fill.fee
+    status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
+    check_transition(order.status, status)
+    order.status, order.updated_ms = status, ts_ms
+    return status
