@@ -22,6 +22,10 @@ class BotStatus(StrEnum):
     """Stopped by a failure (insufficient funds, an exception in its strategy); see the reason."""
 
 
+RUNNING = (BotStatus.ACTIVE.value, BotStatus.PAUSED.value)
+"""The stored statuses of a bot the engine runs (resumed on start, counted as running)."""
+
+
 BOT_TRANSITIONS: frozenset[tuple[BotStatus, BotStatus]] = frozenset(
     {
         (BotStatus.STOPPED, BotStatus.ACTIVE),

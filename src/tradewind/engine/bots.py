@@ -42,7 +42,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.domain import events as ev
-from tradewind.domain.bots import BotStatus
+from tradewind.domain.bots import RUNNING, BotStatus
 from tradewind.domain.errors import DomainError
 from tradewind.domain.ids import new_id
 from tradewind.domain.instruments import Instrument
@@ -462,7 +462,7 @@ class BotEngine:
                 TradingAccountRow.venue == self.venue.name
             )
             rows = list(session.scalars(select(BotRow).where(
-                BotRow.status.in_((BotStatus.ACTIVE.value, BotStatus.PAUSED.value)),
+                BotRow.status.in_(RUNNING),
                 BotRow.deleted_at.is_(None), BotRow.account_id.in_(accounts),
             )))  # fmt: skip
             missed: dict[str, list[tuple[FillRow, OrderRow]]] = {}

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from tradewind.domain.bots import BotStatus
+from tradewind.domain.bots import RUNNING
 from tradewind.engine.bots import BotEngine
 from tradewind.store.db import StoreRunner
 from tradewind.store.tables import BotRow, TradingAccountRow
@@ -61,7 +61,7 @@ async def start(
                 .join(TradingAccountRow, BotRow.account_id == TradingAccountRow.id)
                 .where(
                     TradingAccountRow.venue == venue.name,
-                    BotRow.status.in_((BotStatus.ACTIVE.value, BotStatus.PAUSED.value)),
+                    BotRow.status.in_(RUNNING),
                     BotRow.deleted_at.is_(None),
                 )
                 .distinct()
