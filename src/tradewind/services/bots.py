@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradewind.domain.bots import PREFIX_BOT, BotStatus, check_bot_transition
+from tradewind.domain.bots import PREFIX_BOT, RUNNING, BotStatus, check_bot_transition
 from tradewind.domain.clock import Clock
 from tradewind.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from tradewind.domain.ids import new_id
@@ -30,8 +30,6 @@ from tradewind.strategies.accounting import Inventory
 from tradewind.strategies.base import Context
 from tradewind.strategies.commands import PlaceOrder
 from tradewind.strategies.registry import Script, get_script
-
-RUNNING = (BotStatus.ACTIVE.value, BotStatus.PAUSED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,13 +214,6 @@ async def start(session: AsyncSession, venues: trading.Venues, user_id: str, bot
         await engine.start(BotSpec.of(row))
     await session.refresh(row)
     return row
-
-
-def check_market(engine: BotEngine, symbol: str) -> None:
-    """A bot starts on a known symbol that has a price."""
-    engine.venue.instrument(symbol)
-    if engine.venue.mark(symbol) is None:
-        raise Conflict(f"no price for {symbol} yet; try again when the market has one")
 
 
 async def pause(session: AsyncSession, venues: trading.Venues, user_id: str, bot_id: str) -> BotRow:

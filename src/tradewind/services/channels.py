@@ -255,7 +255,7 @@ async def open_signal(
     await session.commit()
     subs = await _subscribers(session, channel.id, plan)
     try:
-        bots.check_market(deps.engine, plan["symbol"])
+        await deps.venues.priced(deps.engine, plan["symbol"])
     except DomainError as e:
         made: list[BotSpec | DomainError] = [e] * len(subs)
     else:

@@ -22,7 +22,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradewind.domain.bots import BotStatus
+from tradewind.domain.bots import RUNNING
 from tradewind.domain.clock import Clock
 from tradewind.domain.errors import Conflict, NotFound, ValidationFailed
 from tradewind.domain.ids import PREFIX_EXCHANGE_ACCOUNT, new_id
@@ -32,7 +32,7 @@ from tradewind.services import exchanges
 from tradewind.services.credentials import Credentials, Vault, mask
 from tradewind.services.exchanges import ExchangeInfo
 from tradewind.services.pagination import Page, make_page, paginate
-from tradewind.services.trading import live_venue_name
+from tradewind.services.trading import Venues, live_venue_name
 from tradewind.store.tables import BotRow, ExchangeAccountRow, TradingAccountRow
 from tradewind.venues.ccxt import clients as exchange_clients
 from tradewind.venues.ccxt.clients import CheckOutcome, ClientFactory, CredentialCheck
@@ -184,11 +184,17 @@ async def add(
     return row
 
 
-async def trading_account_of(session: AsyncSession, row: ExchangeAccountRow) -> TradingAccountRow:
-    """The trading account an exchange account trades through (``add`` makes it)."""
-    found = await session.scalar(
+async def _linked_trading_account(
+    session: AsyncSession, row: ExchangeAccountRow
+) -> TradingAccountRow | None:
+    return await session.scalar(
         select(TradingAccountRow).where(TradingAccountRow.exchange_account_id == row.id)
     )
+
+
+async def trading_account_of(session: AsyncSession, row: ExchangeAccountRow) -> TradingAccountRow:
+    """The trading account an exchange account trades through (``add`` makes it)."""
+    found = await _linked_trading_account(session, row)
     if found is None:
         raise NotFound("the exchange account has no trading account")
     return found
@@ -229,21 +235,20 @@ async def get_exchange_account(
 
 
 async def delete_exchange_account(
-    session: AsyncSession, user_id: str, account_id: str
-) -> TradingAccountRow | None:
+    session: AsyncSession, venues: Venues, user_id: str, account_id: str
+) -> None:
     """Delete the keys. Refused (Conflict) while a bot of its trading account is active or
     paused: stop them first (their open orders are cancelled then). The trading account stays,
-    detached (``exchange_account_id`` None), with its orders, fills and bots' records; the
-    caller takes it out of its venue once this is committed. Returns it."""
+    detached (``exchange_account_id`` None), with its orders, fills and bots' records, and
+    leaves its venue once this is committed (committed here first, as a bot is before the
+    engine gets it)."""
     row = await get_exchange_account(session, user_id, account_id)
-    trading = await session.scalar(
-        select(TradingAccountRow).where(TradingAccountRow.exchange_account_id == row.id)
-    )
+    trading = await _linked_trading_account(session, row)
     if trading is not None:
         running = await session.scalar(
             select(func.count()).select_from(BotRow).where(
                 BotRow.account_id == trading.id, BotRow.deleted_at.is_(None),
-                BotRow.status.in_((BotStatus.ACTIVE.value, BotStatus.PAUSED.value)),
+                BotRow.status.in_(RUNNING),
             )
         )  # fmt: skip
         if running:
@@ -255,7 +260,9 @@ async def delete_exchange_account(
     await session.delete(row)
     await session.flush()
     log.info("exchange account deleted", account_id=account_id, exchange=row.exchange)
-    return trading
+    await session.commit()
+    if trading is not None:
+        await venues.forget_account(trading.venue, trading.id)
 
 
 async def recheck(

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradewind.domain.clock import Clock
 from tradewind.domain.errors import DomainError
 from tradewind.engine import live
 from tradewind.logs import get_logger
 from tradewind.services.credentials import Credentials, Vault
-from tradewind.services.exchange_accounts import credentials_of
+from tradewind.services.exchange_accounts import credentials_of, trading_account_of
 from tradewind.services.trading import Venues
 from tradewind.store.db import StoreRunner
 from tradewind.store.tables import ExchangeAccountRow, TradingAccountRow
@@ -82,6 +83,14 @@ class LiveVenues:
             self._connect(name)
         if self._connecting:
             await asyncio.wait(list(self._connecting.values()), timeout=self._start_wait)
+
+    async def link(self, session: AsyncSession, row: ExchangeAccountRow) -> None:
+        """Trade a just stored exchange account: the request's writes are committed first (the
+        venue reads the link in its own session), then its trading account is attached,
+        waiting for the venue only when the exchange accepted the keys."""
+        trading = await trading_account_of(session, row)
+        await session.commit()
+        await self.attach(trading.id, wait=row.status == "verified")
 
     async def attach(self, trading_account_id: str, *, wait: bool = True) -> None:
         """Trade a newly linked account (committed by the caller): added to its venue when

@@ -192,9 +192,7 @@ async def create_exchange_account(
         session, runtime.vault, runtime.exchange_clients, runtime.clock, principal.user_id,
         NewExchangeAccount(exchange=body.exchange, credentials=credentials, label=body.label),
     )  # fmt: skip
-    trading = await exchange_accounts.trading_account_of(session, row)
-    await session.commit()  # the venue reads the link in its own session
-    await runtime.live.attach(trading.id, wait=row.status == "verified")
+    await runtime.live.link(session, row)
     return ExchangeAccountRead.of(row)
 
 
@@ -241,10 +239,7 @@ async def verify_exchange_account(
 async def delete_exchange_account(
     account_id: str, principal: FullScope, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    trading = await exchange_accounts.delete_exchange_account(
-        session, principal.user_id, account_id
+    await exchange_accounts.delete_exchange_account(
+        session, runtime.venues, principal.user_id, account_id
     )
-    await session.commit()
-    if trading is not None:
-        await runtime.venues.forget_account(trading.venue, trading.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

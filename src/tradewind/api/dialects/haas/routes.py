@@ -203,9 +203,7 @@ async def create_user(
     added = await exchange_accounts.add(
         session, runtime.vault, runtime.clock, row.id, info, credentials, result
     )
-    linked = await exchange_accounts.trading_account_of(session, added)
-    await session.commit()
-    await runtime.live.attach(linked.id, wait=added.status == "verified")
+    await runtime.live.link(session, added)
     return ok(row.id)
 
 
