@@ -397,3 +397,52 @@ def test_vertices_of_a_series_without_gaps_are_computed_as_they_would_be_stored(
     index = np.arange(len(stored), dtype=np.int64)[::-1]
     for got, want in zip(computed.take(index), stored.take(index), strict=True):
         assert np.array_equal(got, want)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2),  # bars skipped before this one (a gap)
+            st.floats(1, 100),
+            st.floats(1, 100),
+            st.floats(1, 100),
+            st.floats(1, 100),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.booleans(),
+    st.sampled_from([1.0, 60.0, 7.5]),
+    st.lists(st.tuples(st.integers(-2 * MINUTE, 60 * MINUTE), st.integers(0, 8 * MINUTE))),
+)
+def test_a_short_path_read_vertex_by_vertex_is_the_path_read_as_arrays(
+    rows: list[tuple[int, float, float, float, float]],
+    loop: bool,
+    speed: float,
+    windows: list[tuple[int, int]],
+) -> None:
+    """A bar's path is read vertex by vertex into lists (``_Vertices.points``), a long one as
+    arrays: the same points either way, with and without gaps, looping or not, at any speed."""
+    from unittest import mock
+
+    ts, table = 0, []
+    for skipped, o, a, b, c in rows:
+        ts += skipped * MINUTE
+        table.append((ts, o, max(o, a, b, c), min(o, a, b, c), c, 1.0))
+        ts += MINUTE
+    feed = ReplayFeed(
+        bars(*table), symbol="BTC/USDT", start_at_ms=0, speed=speed, loop=loop,
+        timeframe=Timeframe.M1,
+    )  # fmt: skip
+    for start, length in windows:
+        a, b = int(start / speed), int((start + length) / speed)
+        if not loop and b < 0:
+            continue
+        few = feed.price_path(a, b)
+        with mock.patch("tradewind.marketdata.feeds._FEW_VERTICES", -1):
+            assert feed.price_path(a, b) == few
+    v = feed._v
+    for i in range(len(v)):
+        for j in range(i + 1, min(len(v), i + 9) + 1):
+            times, prices = v.take(np.arange(i, j, dtype=np.int64))
+            assert v.points(i, j) == (times.tolist(), prices.tolist())

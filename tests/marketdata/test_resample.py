@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.marketdata.factories import APR4, HOUR, MINUTE, bundled
-from tradewind.marketdata.candles import Candles
+from tradewind.marketdata.candles import COLUMNS, Candles
 from tradewind.marketdata.resample import resample
 from tradewind.marketdata.timeframes import Timeframe
 
@@ -123,3 +123,24 @@ def test_resampling_to_5m_keeps_the_totals(candles: Candles) -> None:
     assert out.open[0] == candles.open[0]
     assert out.close[-1] == candles.close[-1]
     assert len(out) == len(np.unique(candles.ts // Timeframe.M5.ms))
+
+
+@given(minute_series(), st.sampled_from([Timeframe.M1, Timeframe.M5, Timeframe.M15]))
+def test_each_bar_is_its_interval_s_first_open_extremes_last_close_and_volume(
+    candles: Candles, tf: Timeframe
+) -> None:
+    """Against a plain per-interval reading, whether the source bars already are one per
+    interval (given back as they are) or some share one."""
+    want: dict[int, list[float]] = {}
+    for t, o, h, low, c, v in zip(*(getattr(candles, n).tolist() for n in COLUMNS), strict=True):
+        key = t - t % tf.ms
+        if key not in want:
+            want[key] = [o, h, low, c, v]
+        else:
+            row = want[key]
+            row[1], row[2], row[3], row[4] = max(row[1], h), min(row[2], low), c, row[4] + v
+    out = resample(candles, tf)
+    assert out.ts.tolist() == list(want)
+    for column, name in enumerate(COLUMNS[1:5]):
+        assert getattr(out, name).tolist() == [row[column] for row in want.values()]
+    assert np.allclose(out.volume, [row[4] for row in want.values()], rtol=1e-12)

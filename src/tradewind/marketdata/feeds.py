@@ -34,6 +34,7 @@ agrees with the quotes.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -46,6 +47,9 @@ from tradewind.marketdata.store import CandleStore
 from tradewind.marketdata.timeframes import Timeframe
 
 PricePath = list[tuple[int, float]]
+Times = Int64s | list[int]
+Prices = Floats | list[float]
+_FEW_VERTICES = 32
 
 DEFAULT_HALF_SPREADS: Mapping[str, float] = MappingProxyType(
     {
@@ -99,8 +103,10 @@ def _half_spread(symbol: str, given: float | None) -> float:
     return half
 
 
-def _price_at(times: Int64s, prices: Floats, t: int) -> float | None:
-    j = int(np.searchsorted(times, t, "right")) - 1
+def _price_at(times: Times, prices: Prices, t: int) -> float | None:
+    """The price at ``t`` on the path through ``(times, prices)`` (arrays or lists: a bisect
+    reads a few elements either way)."""
+    j = bisect_right(times, t) - 1
     if j < 0:
         return None
     if j + 1 < len(times):  # times[j] <= t < times[j + 1]
@@ -109,15 +115,15 @@ def _price_at(times: Int64s, prices: Floats, t: int) -> float | None:
     return float(prices[j])
 
 
-def _path(times: Int64s, prices: Floats, a: int, b: int) -> PricePath:
+def _path(times: Times, prices: Prices, a: int, b: int) -> PricePath:
     if b < a:
         raise ValueError("to_ms must not be before from_ms")
     # Start after any jump at ``a`` itself: the path up to ``a`` (the previous call's) already
     # delivered it, so consecutive paths join without replaying a superseded price.
-    at_a = int(np.searchsorted(times, a, "right"))
+    at_a = bisect_right(times, a)
     lo = at_a - 1 if at_a > 0 and times[at_a - 1] == a else at_a
-    hi = int(np.searchsorted(times, b, "right"))
-    path = list(zip(times[lo:hi].tolist(), prices[lo:hi].tolist(), strict=True))
+    hi = bisect_right(times, b)
+    path = list(zip(_listed(times[lo:hi]), _listed(prices[lo:hi]), strict=True))
     if not path or path[0][0] != a:
         start = _price_at(times, prices, a)
         if start is not None:
@@ -127,6 +133,10 @@ def _path(times: Int64s, prices: Floats, a: int, b: int) -> PricePath:
         assert end is not None  # some vertex is at or before b
         path.append((b, end))
     return [point for i, point in enumerate(path) if i == 0 or point != path[i - 1]]
+
+
+def _listed(values: Any) -> list[Any]:
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
 
 
 class ReplayFeed:
@@ -216,7 +226,8 @@ class ReplayFeed:
         return self._last_quote
 
     def price_path(self, from_ms: int, to_ms: int) -> PricePath:
-        return _path(*self._window(from_ms, to_ms), from_ms, to_ms)
+        times, prices = self._window(from_ms, to_ms)
+        return _path(times, prices, from_ms, to_ms)
 
     def candles_between(self, from_ms: int, to_ms: int) -> Candles:
         if to_ms <= from_ms:
@@ -224,13 +235,19 @@ class ReplayFeed:
         c, n = self._candles, len(self._candles)
         first = self._global_bar(self._market(from_ms) - self._speed) - 1
         stop = self._global_bar(self._market(to_ms) + self._speed)
-        if not self._loop:
+        index: Int64s | None = None
+        if self._loop:
+            loops, index = np.divmod(np.arange(first, max(first, stop), dtype=np.int64), n)
+            opens = loops * self._span + (c.ts[index] - self._ts0)
+        else:  # one pass: the rows are a run (sliced: views, no gathering)
             first, stop = max(first, 0), min(stop, n)
-        loops, rows = np.divmod(np.arange(first, max(first, stop), dtype=np.int64), n)
-        opens = loops * self._span + (c.ts[rows] - self._ts0)
-        starts, ends = self._wall(opens), self._wall(opens + self._bar)
-        keep = (starts >= from_ms) & (starts < to_ms)
-        rows, opens, starts, ends = rows[keep], opens[keep], starts[keep], ends[keep]
+            opens = c.ts[first : max(first, stop)] - self._ts0
+        starts = self._wall(opens)
+        # wall times rise with the rows: those opening in [from_ms, to_ms) are a run of them
+        a, b = (int(x) for x in np.searchsorted(starts, (from_ms, to_ms), "left"))
+        rows = slice(first + a, first + b) if index is None else index[a:b]
+        opens, starts = opens[a:b], starts[a:b]
+        ends = self._wall(opens + self._bar)
         opening, high, low, close, volume = (
             c.open[rows],
             c.high[rows],
@@ -238,9 +255,11 @@ class ReplayFeed:
             c.close[rows],
             c.volume[rows],
         )
-        if len(rows) and ends[-1] > to_ms:  # the bar in progress: cut it at to_ms
+        if len(starts) and ends[-1] > to_ms:  # the bar in progress: cut it at to_ms
+            high, low, close, volume = high.copy(), low.copy(), close.copy(), volume.copy()
             times = self._wall(int(opens[-1]) + self._corner_offsets)
-            prices = _corner_prices(c, int(rows[-1]))
+            last = rows.stop - 1 if isinstance(rows, slice) else int(rows[-1])
+            prices = _corner_prices(c, last)
             now = _price_at(times, prices, to_ms)
             assert now is not None  # the bar has started
             seen = np.append(prices[times <= to_ms], now)
@@ -295,14 +314,23 @@ class ReplayFeed:
     def _wall(self, market: Int64s | int) -> Int64s:
         return self._start + np.floor(np.asarray(market) / self._speed).astype(np.int64)
 
-    def _window(self, a: int, b: int) -> tuple[Int64s, Floats]:
-        """The vertices whose wall time is in ``[a, b]``, with a neighbour on each side."""
+    def _window(self, a: int, b: int) -> tuple[Int64s, Floats] | tuple[list[int], list[float]]:
+        """The vertices whose wall time is in ``[a, b]``, with a neighbour on each side: read
+        one by one into lists when they are few (a bar's path, asked for at every tick of a
+        backtest's event bar: numpy's fixed cost a call was most of it), else as arrays."""
         count = len(self._v)
         lo = self._global_vertex(self._market(a) - self._speed) - 2
         hi = self._global_vertex(self._market(b) + self._speed) + 1
         if not self._loop:
             lo, hi = min(max(lo, 0), count - 1), min(hi, count - 1)
-        loops, index = np.divmod(np.arange(lo, max(lo, hi + 1), dtype=np.int64), count)
+        stop = max(lo, hi + 1)
+        loop = lo // count
+        if stop - lo <= _FEW_VERTICES and (stop - 1) // count == loop:
+            first = lo - loop * count
+            offsets, points = self._v.points(first, first + stop - lo)
+            shift, start, speed = loop * self._span, self._start, self._speed
+            return [start + math.floor((shift + t) / speed) for t in offsets], points
+        loops, index = np.divmod(np.arange(lo, stop, dtype=np.int64), count)
         times, prices = self._v.take(index)
         return self._wall(loops * self._span + times), prices
 
@@ -349,8 +377,22 @@ class _Vertices:
     def at(self, i: int) -> tuple[int, float]:
         return int(self.times[i]), float(self.prices[i])
 
+    def points(self, i: int, j: int) -> tuple[list[int], list[float]]:
+        """Vertices ``[i, j)`` as lists (a few: a bar's path)."""
+        return self.times[i:j].tolist(), self.prices[i:j].tolist()
+
     def take(self, index: Int64s) -> tuple[Int64s, Floats]:
         return self.times[index], self.prices[index]
+
+
+def _corner(k: int, o: Any, h: Any, lo: Any, c: Any) -> Any:
+    """Corner ``k`` of a bar's path: open, the nearer extreme, the farther one, close (the
+    low first on an up bar)."""
+    if k == 0:
+        return o
+    if k == 3:
+        return c
+    return lo if (k == 1) == (c >= o) else h
 
 
 class _BarVertices(_Vertices):
@@ -377,14 +419,22 @@ class _BarVertices(_Vertices):
     def at(self, i: int) -> tuple[int, float]:
         b, k = divmod(i, 4)
         c = self._c
-        if k == 0:
-            price = c.open[b]
-        elif k == 3:
-            price = c.close[b]
-        else:
-            up = c.close[b] >= c.open[b]
-            price = c.low[b] if (k == 1) == up else c.high[b]
+        price = _corner(k, c.open[b], c.high[b], c.low[b], c.close[b])
         return b * self._bar + self._corner_list[k], float(price)
+
+    def points(self, i: int, j: int) -> tuple[list[int], list[float]]:
+        first, c = i // 4, self._c
+        o, h, lo, cl = (
+            x[first : (j - 1) // 4 + 1].tolist() for x in (c.open, c.high, c.low, c.close)
+        )
+        bar, corners = self._bar, self._corner_list
+        times, prices = [], []
+        for g in range(i, j):
+            b, k = divmod(g, 4)
+            r = b - first
+            times.append(b * bar + corners[k])
+            prices.append(_corner(k, o[r], h[r], lo[r], cl[r]))
+        return times, prices
 
     def take(self, index: Int64s) -> tuple[Int64s, Floats]:
         b, k = np.divmod(index, 4)
