@@ -93,6 +93,7 @@ from tradewind.venues.ops import (
 )
 from tradewind.venues.paper.ledger import AccountSummary, Balance
 from tradewind.venues.paper.persistence import load_order
+from tradewind.venues.requests import build_order
 
 log = get_logger("tradewind.ccxt")
 CANCELLED = ("canceled", "cancelled", "expired", "rejected")
@@ -481,39 +482,10 @@ class CcxtVenue:
 
     def _check(self, account_id: str, request: OrderRequest) -> Order:
         """The order a request makes, checked against the instrument (as the paper venue does)."""
-        instrument = self.instrument(request.symbol)
-        amount = instrument.check_amount(request.amount)
-        price = None if request.price is None else instrument.round_price(request.price)
-        stop = None if request.stop_price is None else instrument.round_price(request.stop_price)
-        if request.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and price is None:
-            raise InvalidOrder(f"a {request.type} order needs a price", "price")
-        if (
-            request.type in (OrderType.STOP, OrderType.STOP_LIMIT)
-            and stop is None
-            and (request.trailing is None)
-        ):
-            raise InvalidOrder(f"a {request.type} order needs a stop_price", "stop_price")
-        if request.type is OrderType.MARKET and price is not None:
-            raise InvalidOrder("a market order takes no price", "price")
-        reference = price or stop or self.mark(request.symbol)
-        if reference is not None and not request.reduce_only:
-            instrument.check_notional(amount, reference)
-        bracket = request.bracket
-        if request.stop_loss is not None or request.take_profit is not None:
-            bracket = Bracket(
-                None if request.stop_loss is None else instrument.round_price(request.stop_loss),
-                None
-                if request.take_profit is None
-                else instrument.round_price(request.take_profit),
-            )
-        now = self.now_ms()
-        return Order(
-            id=OrderId(self._new_id(PREFIX_ORDER)), account_id=AccountId(account_id),
-            symbol=request.symbol, side=request.side, type=request.type, amount=amount,
-            created_ms=now, updated_ms=now, price=price, stop_price=stop,
-            client_order_id=request.client_order_id, reduce_only=request.reduce_only,
-            position_id=request.position_id, role=request.role, trailing=request.trailing,
-            bracket=bracket, rearm=request.rearm, oco_group=request.oco_group,
+        return build_order(
+            request, self.instrument(request.symbol), new_id=self._new_id,
+            account_id=AccountId(account_id), now_ms=self.now_ms(),
+            reference=lambda own: own or self.mark(request.symbol),
         )  # fmt: skip
 
     def _register(self, account: ExchangeAccount, order: Order, batch: _Batch) -> None:

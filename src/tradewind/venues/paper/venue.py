@@ -60,6 +60,7 @@ from tradewind.venues.ops import PlaceOp as PlaceOp
 from tradewind.venues.ops import PriceListener as PriceListener
 from tradewind.venues.paper import persistence
 from tradewind.venues.paper.ledger import AccountSummary, Balance, PaperLedger
+from tradewind.venues.requests import build_order
 
 log = get_logger("tradewind.paper")
 Write = Callable[[Session], None]
@@ -270,38 +271,17 @@ class PaperVenue:
         """Validate a request against the instrument and build the order (nothing changes)."""
         self._require_connected()
         instrument = self.instrument(request.symbol)
-        amount = instrument.check_amount(request.amount)
-        price = instrument.round_price(request.price) if request.price is not None else None
-        stop = (
-            instrument.round_price(request.stop_price) if request.stop_price is not None else None
-        )
-        if request.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and price is None:
-            raise InvalidOrder(f"a {request.type} order needs a price", "price")
-        if request.type in (OrderType.STOP, OrderType.STOP_LIMIT) and stop is None:
-            raise InvalidOrder(f"a {request.type} order needs a stop_price", "stop_price")
-        if request.type is OrderType.MARKET and price is not None:
-            raise InvalidOrder("a market order takes no price", "price")
-        quote = self.quote(request.symbol)
-        reference = price or stop or (quote.ask if request.side is Side.BUY else quote.bid)
-        if not request.reduce_only:
-            instrument.check_notional(amount, reference)
-        bracket = request.bracket
-        if request.stop_loss is not None or request.take_profit is not None:
-            bracket = Bracket(
-                stop_loss=instrument.round_price(request.stop_loss) if request.stop_loss else None,
-                take_profit=instrument.round_price(request.take_profit)
-                if request.take_profit
-                else None,
-            )
-        now = self.now_ms()
-        order = Order(
-            id=OrderId(self._new_id(PREFIX_ORDER)), account_id=AccountId(""), symbol=request.symbol,
-            side=request.side, type=request.type, amount=amount, created_ms=now, price=price,
-            stop_price=stop, client_order_id=request.client_order_id, reduce_only=request.reduce_only,
-            position_id=request.position_id, role=request.role, trailing=request.trailing,
-            bracket=bracket, updated_ms=now, rearm=request.rearm, oco_group=request.oco_group,
+        quotes: list[Quote] = []
+
+        def reference(own: Decimal | None) -> Decimal:
+            quotes.append(self.quote(request.symbol))
+            return own or (quotes[0].ask if request.side is Side.BUY else quotes[0].bid)
+
+        order = build_order(
+            request, instrument, new_id=self._new_id, account_id=AccountId(""),
+            now_ms=self.now_ms(), reference=reference,
         )  # fmt: skip
-        return instrument, order, quote
+        return instrument, order, quotes[0]
 
     async def place_order(self, account_id: str, request: OrderRequest) -> Placed:
         """Place an order. A repeated ``client_order_id`` returns the first order, placing nothing."""

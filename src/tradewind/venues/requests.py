@@ -1,0 +1,61 @@
+"""From a client's ``OrderRequest`` to an ``Order``: the checks every venue makes against the
+instrument before anything changes, the same on paper and on an exchange."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from tradewind.domain.instruments import Instrument, InvalidOrder
+from tradewind.domain.orders import PREFIX_ORDER, AccountId, Bracket, Order, OrderId, OrderType
+from tradewind.venues.ops import OrderRequest
+
+
+def build_order(
+    request: OrderRequest,
+    instrument: Instrument,
+    *,
+    new_id: Callable[[str], str],
+    account_id: AccountId,
+    now_ms: int,
+    reference: Callable[[Decimal | None], Decimal | None],
+) -> Order:
+    """The order ``request`` makes, checked against ``instrument`` (nothing changes; a refusal
+    raises ``InvalidOrder`` naming its field).
+
+    The amount must fit the step and minimum; price, stop price and a bracket's prices are
+    rounded to the tick. A limit or stop-limit needs a price, a stop-limit a stop price, and so
+    does a stop unless it trails (it then trails from the price at placement, or from its
+    activation price: the matching engine sets its stop price). A market order takes no price.
+
+    ``reference`` is called once, after those checks and before the order's id is made, with the
+    order's own price or stop price (None when it has neither); it returns the price the
+    minimum notional is checked against (not for reduce-only orders), or None to skip that check.
+    """
+    amount = instrument.check_amount(request.amount)
+    price = None if request.price is None else instrument.round_price(request.price)
+    stop = None if request.stop_price is None else instrument.round_price(request.stop_price)
+    if request.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and price is None:
+        raise InvalidOrder(f"a {request.type} order needs a price", "price")
+    trails = request.type is OrderType.STOP and request.trailing is not None
+    if request.type in (OrderType.STOP, OrderType.STOP_LIMIT) and stop is None and not trails:
+        raise InvalidOrder(f"a {request.type} order needs a stop_price", "stop_price")
+    if request.type is OrderType.MARKET and price is not None:
+        raise InvalidOrder("a market order takes no price", "price")
+    notional_at = reference(price or stop)
+    if notional_at is not None and not request.reduce_only:
+        instrument.check_notional(amount, notional_at)
+    bracket = request.bracket
+    if request.stop_loss is not None or request.take_profit is not None:
+        bracket = Bracket(
+            None if request.stop_loss is None else instrument.round_price(request.stop_loss),
+            None if request.take_profit is None else instrument.round_price(request.take_profit),
+        )
+    return Order(
+        id=OrderId(new_id(PREFIX_ORDER)), account_id=account_id, symbol=request.symbol,
+        side=request.side, type=request.type, amount=amount, created_ms=now_ms,
+        updated_ms=now_ms, price=price, stop_price=stop, client_order_id=request.client_order_id,
+        reduce_only=request.reduce_only, position_id=request.position_id, role=request.role,
+        trailing=request.trailing, bracket=bracket, rearm=request.rearm,
+        oco_group=request.oco_group,
+    )  # fmt: skip
