@@ -22,6 +22,20 @@ _RANDOM_BITS = 80
 _lock = threading.Lock()
 _last_ms = -1
 _last_rand = 0
+_ENTROPY_BYTES = 4000
+"""Random bytes drawn from the OS at once, ten an id (one ``os.urandom`` call an id was most
+of making one: a backtest makes one for every order, fill and log line)."""
+_entropy = b""
+_taken = 0
+
+
+def _fresh_entropy() -> None:
+    """Forget the drawn bytes (in a forked child, which would otherwise repeat its parent's)."""
+    global _entropy, _taken
+    _entropy, _taken = b"", 0
+
+
+os.register_at_fork(after_in_child=_fresh_entropy)
 
 
 def _encode(value: int, length: int) -> str:
@@ -63,14 +77,17 @@ def _encode26(ms: int, rand: int) -> str:
 
 def new_id(prefix: str, now_ms: int | None = None) -> str:
     """A new id such as ``usr_01J9ZK3M1Q4X8R2T6V0B5N7C9D``."""
-    global _last_ms, _last_rand
+    global _last_ms, _last_rand, _entropy, _taken
     ms = int(time.time() * 1000) if now_ms is None else now_ms
     with _lock:
         if ms <= _last_ms:
             ms = _last_ms
             rand = (_last_rand + 1) & ((1 << _RANDOM_BITS) - 1)
         else:
-            rand = int.from_bytes(os.urandom(10), "big")
+            if _taken + 10 > len(_entropy):
+                _entropy, _taken = os.urandom(_ENTROPY_BYTES), 0
+            rand = int.from_bytes(_entropy[_taken : _taken + 10], "big")
+            _taken += 10
         _last_ms, _last_rand = ms, rand
     return f"{prefix}_{_encode26(ms, rand)}"
 
