@@ -25,9 +25,13 @@ app = typer.Typer(help="Tradewind: self-hosted trading automation.", no_args_is_
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+master_key_app = typer.Typer(
+    help="The master key that encrypts stored exchange credentials.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(master_key_app, name="master-key")
 app.add_typer(data_app, name="data")
 app.command("backtest")(backtest_command)
 
@@ -189,6 +193,43 @@ def keys_create(
 
     typer.echo(json.dumps(_with_session(_settings(data_dir), work), indent=2))
     console.print("[yellow]The secret is shown only now; store it safely.[/yellow]")
+
+
+@master_key_app.command("generate")
+def master_key_generate() -> None:
+    """Print a new master key (a Fernet key) for TRADEWIND_MASTER_KEY; nothing is stored."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode("ascii"))
+
+
+@master_key_app.command("rotate")
+def master_key_rotate(data_dir: DataDir = None) -> None:
+    """Re-encrypt the stored exchange credentials under the first master key.
+
+    All or nothing: if a value cannot be decrypted with any key, nothing changes (exit 1).
+    """
+    from rich.markup import escape
+
+    from tradewind.services.credentials import MasterKeyError
+    from tradewind.services.key_rotation import Rotated, existing_vault, rotate_secrets
+
+    settings = _settings(data_dir)
+    master_key = settings.master_key.get_secret_value() if settings.master_key else None
+    try:
+        vault = existing_vault(master_key, settings.data_dir)
+
+        async def work(session: AsyncSession) -> Rotated:
+            return await rotate_secrets(session, vault)
+
+        done = _with_session(settings, work)
+    except MasterKeyError as e:
+        console.print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"re-encrypted [bold]{done.values}[/bold] stored value(s) of {done.accounts} exchange "
+        "account(s) under the first master key"
+    )
 
 
 @app.command()

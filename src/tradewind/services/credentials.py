@@ -5,7 +5,8 @@ master key that never enters the store: ``TRADEWIND_MASTER_KEY`` or, when unset,
 ``master.key`` file in the data directory made with owner-only permissions on first start.
 ``TRADEWIND_MASTER_KEY`` may list several keys, comma-separated (``MultiFernet``): the first
 encrypts, every one decrypts, so a key is rotated by putting the new one first and running
-``Vault.rotate`` over the stored values before the old one is dropped.
+``Vault.rotate`` over the stored values (``tradewind master-key rotate``, ``services.key_rotation``)
+before the old one is dropped.
 
 Nothing here logs, and no object holding a plaintext secret shows it in its ``repr``.
 """
