@@ -7,18 +7,29 @@ not positions: its closed positions are its round trips, paired from its fills e
 backtester pairs them (``tradewind.backtest.runner``: each sell closes the buys it sold, those
 of its own placement first, then first in, first out), keyed by their ordinal (a trip depends
 only on the fills before its sell, so its ordinal never changes).
+
+A strategy is synced before each of its reads, so a read that finds nothing new must cost
+next to nothing: what a bot's records are made from changes only with a new fill on its
+account (every position closes with one: a close, a take profit, a liquidation), so each
+(strategy, bot) remembers the account's last fill and last close it was synced to (once that
+sync has committed) and the next sync skips the bot at once while both are unchanged. Fill ids
+only grow (``domain.ids``: the engine's ``fill_cursor`` relies on it too). The memory is per
+process and per store; a process that does not have it (after a restart) syncs in full.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Engine, Table, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tradewind.domain.clock import Clock
 from tradewind.domain.errors import NotFound
@@ -35,6 +46,7 @@ from tradewind.store.tables import (
     JournalStrategyRow,
     JournalTradeRow,
     OrderRow,
+    PositionRow,
 )
 from tradewind.strategies.commands import parse_client_order_id
 from tradewind.venues.paper.catalog import paper_instruments
@@ -60,7 +72,8 @@ class ClosedPosition:
 
 
 async def sync_strategy(session: AsyncSession, clock: Clock, strategy_id: str) -> int:
-    """Write each linked bot's closed positions not yet in the strategy; returns how many."""
+    """Write each linked bot's closed positions not yet in the strategy; returns how many
+    were not there when this sync looked (another sync at once may have written some)."""
     strategy = await session.get(JournalStrategyRow, strategy_id)
     if strategy is None:
         return 0
@@ -69,11 +82,17 @@ async def sync_strategy(session: AsyncSession, clock: Clock, strategy_id: str) -
             select(JournalBotLinkRow).where(JournalBotLinkRow.strategy_id == strategy_id)
         )
     ).all()
+    synced = _synced(session)
     added = 0
     for link in links:
         try:
             bot = await bots.get(session, strategy.user_id, link.bot_id)
         except NotFound:  # the bot was deleted: what it wrote stays
+            continue
+        key = (strategy_id, bot.id)
+        mark = await _account_mark(session, bot)  # before reading: a later fill changes it
+        if synced.get(key) == mark:
+            synced.move_to_end(key)
             continue
         known = set(
             (
@@ -91,7 +110,70 @@ async def sync_strategy(session: AsyncSession, clock: Clock, strategy_id: str) -
         if values:
             await _insert_ignoring_duplicates(session, values)
             added += len(values)
+        _remember_on_commit(session, key, mark)
     return added
+
+
+# ---- what each (strategy, bot) was synced to ----------------------------------------------
+
+Mark = tuple[Any, ...]
+MEMORY = 10_000
+"""(strategy, bot) pairs remembered per store, the least recently read forgotten first."""
+_SYNCED: WeakKeyDictionary[Engine, OrderedDict[tuple[str, str], Mark]] = WeakKeyDictionary()
+_PENDING = "tradewind.journal_sync.pending"
+
+
+def _synced(session: AsyncSession) -> OrderedDict[tuple[str, str], Mark]:
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    return _SYNCED.setdefault(engine, OrderedDict())
+
+
+async def _account_mark(session: AsyncSession, bot: BotRow) -> Mark:
+    """The account's last fill and last position close (both read off an index: the same
+    cost however many fills the bot has), with what the bot's records are read by."""
+    last_fill = (
+        select(func.max(FillRow.id)).where(FillRow.account_id == bot.account_id).scalar_subquery()
+    )
+    last_close = (
+        select(func.max(PositionRow.closed_at))
+        .where(PositionRow.account_id == bot.account_id)
+        .scalar_subquery()
+    )
+    fill, close = (await session.execute(select(last_fill, last_close))).one()
+    return (bot.account_id, bot.symbol, fill, close)
+
+
+def _remember_on_commit(session: AsyncSession, key: tuple[str, str], mark: Mark) -> None:
+    """Remember ``mark`` for ``key`` once the session's transaction commits (the records it
+    wrote are then there for every later reader); forget it if it rolls back."""
+    pending: dict[tuple[str, str], Mark] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = {}
+        sync_session = session.sync_session
+        event.listen(sync_session, "after_commit", _committed)
+        event.listen(sync_session, "after_soft_rollback", _rolled_back)
+    pending[key] = mark
+
+
+def _committed(session: Session) -> None:
+    pending: dict[tuple[str, str], Mark] = session.info.get(_PENDING) or {}
+    if not pending:
+        return
+    bind = session.get_bind()
+    assert isinstance(bind, Engine)
+    synced = _SYNCED.setdefault(bind, OrderedDict())
+    for key, mark in pending.items():
+        synced[key] = mark
+        synced.move_to_end(key)
+    while len(synced) > MEMORY:
+        synced.popitem(last=False)
+    pending.clear()
+
+
+def _rolled_back(session: Session, _previous: Any) -> None:
+    pending: dict[tuple[str, str], Mark] = session.info.get(_PENDING) or {}
+    pending.clear()
 
 
 async def closed_positions(session: AsyncSession, bot: BotRow) -> list[ClosedPosition]:
