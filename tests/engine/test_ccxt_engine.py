@@ -142,8 +142,9 @@ def resting(fake: FakeBinance) -> list[tuple[str, D, D]]:
     return sorted((o.side.value, o.price, o.orig_qty) for o in fake.orders if o.is_open)
 
 
-def named(fake: FakeBinance, name: str) -> Any:
-    (found,) = [o for o in fake.orders if o.client_order_id == exchange_client_id(name)]
+def named(fake: FakeBinance, name: str, account_id: str) -> Any:
+    cid = exchange_client_id(name, account_id=account_id)
+    (found,) = [o for o in fake.orders if o.client_order_id == cid]
     return found
 
 
@@ -165,16 +166,17 @@ class TestAGridOnTheExchange:
         assert [(o.side.value, o.executed_qty) for o in market] == [("BUY", AMOUNTS[D(51000)])]
         # the bot's client ids, as the exchange knows them: one order each, no more
         assert len({o.client_order_id for o in fake.orders}) == len(fake.orders) == 5
-        buy = named(fake, f"{spec.id}:4")  # seq 1 the market buy, 2-4 the buys, 5 the sell
+        # seq 1 the market buy, 2-4 the buys, 5 the sell
+        buy = named(fake, f"{spec.id}:4", spec.account_id)
         assert (buy.side.value, buy.price) == ("BUY", D(50000))
 
         await trading.move(49_900)  # the 50,000 buy fills; the venue re-arms a sell at 50,500
-        rearmed = named(fake, f"{spec.id}:4:r1")
+        rearmed = named(fake, f"{spec.id}:4:r1", spec.account_id)
         assert (rearmed.side.value, rearmed.price, rearmed.orig_qty, rearmed.is_open) == (
             "SELL", D(50500), D("0.005"), True,
         )  # fmt: skip
         await trading.move(50_600)  # ... which fills; re-armed back as a buy at 50,000
-        again = named(fake, f"{spec.id}:4:r2")
+        again = named(fake, f"{spec.id}:4:r2", spec.account_id)
         assert (again.side.value, again.price, again.is_open) == ("BUY", D(50000), True)
         assert resting(fake) == LADDER
 
@@ -250,7 +252,7 @@ class TestARestart:
         await trading.stop()  # the process stops
 
         fake.set_price(BTC, 49_400)  # while down: the 50,000 and 49,500 buys fill
-        stray = named(fake, f"{spec.id}:2")  # and the 49,000 buy is cancelled by hand
+        stray = named(fake, f"{spec.id}:2", spec.account_id)  # the 49,000 buy, cancelled by hand
         assert stray.price == D(49000)
         await cancel_by_hand(fake, stray.client_order_id)
 
@@ -273,8 +275,8 @@ class TestARestart:
                    for line in logs)  # fmt: skip
         assert any(line.startswith("Resumed after a restart") for line in logs)
         # each fill re-armed once: a sell one level above each buy
-        assert named(fake, f"{spec.id}:4:r1").price == D(50500)
-        assert named(fake, f"{spec.id}:3:r1").price == D(50000)
+        assert named(fake, f"{spec.id}:4:r1", spec.account_id).price == D(50500)
+        assert named(fake, f"{spec.id}:3:r1", spec.account_id).price == D(50000)
         assert resting(fake) == [
             ("SELL", D(50000), AMOUNTS[D(49500)]), ("SELL", D(50500), AMOUNTS[D(50000)]),
             ("SELL", D(51000), AMOUNTS[D(51000)]),
@@ -324,7 +326,10 @@ class TestEmulatedStops:
         await minute(49_000)  # through the stop-loss 1% under the entry
 
         stop_loss = [
-            o for o in fake.orders if o.client_order_id == exchange_client_id(f"{spec.id}:1:sl")
+            o
+            for o in fake.orders
+            if o.client_order_id
+            == exchange_client_id(f"{spec.id}:1:sl", account_id=spec.account_id)
         ]
         assert [(o.type.value, o.status) for o in stop_loss] == [("MARKET", OrderStatus.FILLED)]
         assert fake.order(tp.order_id).status is OrderStatus.CANCELED
@@ -374,7 +379,9 @@ class TestBotsOnBars:
         assert (bought.side.value, bought.type.value, bought.status) == (
             "BUY", "MARKET", OrderStatus.FILLED,
         )  # fmt: skip
-        assert bought.client_order_id == exchange_client_id(f"{spec.id}:1")
+        assert bought.client_order_id == exchange_client_id(
+            f"{spec.id}:1", account_id=spec.account_id
+        )
         logs = await trading.logs(spec.id)
         assert any("SMA(2) crossed up through SMA(3)" in line for line in logs), logs
         assert runner.strategy.state.inventory.amount > 0

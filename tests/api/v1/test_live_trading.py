@@ -104,8 +104,9 @@ def ladder_rests(fake: FakeBinance) -> Callable[[], Awaitable[bool]]:
     return check
 
 
-def named(fake: FakeBinance, name: str) -> Any:
-    found = [o for o in fake.orders if o.client_order_id == exchange_client_id(name)]
+def named(fake: FakeBinance, name: str, account_id: str) -> Any:
+    cid = exchange_client_id(name, account_id=account_id)
+    found = [o for o in fake.orders if o.client_order_id == cid]
     return found[0] if found else None
 
 
@@ -139,17 +140,17 @@ class TestABotOnAnExchangeAccount:
         bot_id = await started_grid(tw.client, h, account_id)
 
         await until(ladder_rests(fake))  # the sell once the market buy's fill is polled
-        assert named(fake, f"{bot_id}:4").price == D(50000)
+        assert named(fake, f"{bot_id}:4", account_id).price == D(50000)
         assert len({o.client_order_id for o in fake.orders}) == len(fake.orders) == 5
 
         fake.set_price(BTC, 49_900)  # the 50,000 buy fills; the venue re-arms a sell at 50,500
 
         async def re_armed() -> bool:
-            order = named(fake, f"{bot_id}:4:r1")
+            order = named(fake, f"{bot_id}:4:r1", account_id)
             return order is not None and order.is_open
 
         await until(re_armed)
-        assert (named(fake, f"{bot_id}:4:r1").side.value, named(fake, f"{bot_id}:4:r1").price) == (
+        assert (named(fake, f"{bot_id}:4:r1", account_id).side.value, named(fake, f"{bot_id}:4:r1", account_id).price) == (
             "SELL", D(50500),
         )  # fmt: skip
 
@@ -236,17 +237,17 @@ class TestARestart:
             await until(ladder_rests(fake))
         # the service is down, the bot still active: the 50,000 buy fills meanwhile
         fake.set_price(BTC, 49_900)
-        assert named(fake, f"{bot_id}:4").is_open is False
+        assert named(fake, f"{bot_id}:4", account_id).is_open is False
 
         async with serving(settings, clock, clients) as client:
             r = await client.get(f"{V1}/bots/{bot_id}", headers=h)
             assert r.json()["status"] == "active"
 
             async def re_armed() -> bool:  # at start-up (the app waits for it, at most 10 s)
-                return named(fake, f"{bot_id}:4:r1") is not None
+                return named(fake, f"{bot_id}:4:r1", account_id) is not None
 
             await until(re_armed)
-            assert named(fake, f"{bot_id}:4:r1").price == D(50500)
+            assert named(fake, f"{bot_id}:4:r1", account_id).price == D(50500)
             found = await logs(client, h, bot_id)
             assert found.count("Bought 0.005 BTC at 50000 (grid:2)") == 1, found
             assert any("while Tradewind was not watching" in line for line in found), found
@@ -258,7 +259,7 @@ class TestARestart:
                 ("buy", D(50000)), ("buy", D(50200)),
             ]  # fmt: skip
             assert len([o for o in fake.orders if o.client_order_id ==
-                        exchange_client_id(f"{bot_id}:4:r1")]) == 1  # fmt: skip
+                        exchange_client_id(f"{bot_id}:4:r1", account_id=account_id)]) == 1  # fmt: skip
             assert sum(1 for o in fake.orders if o.is_open) == 4
 
 
@@ -282,7 +283,9 @@ class TestTheTerminalOnAnExchangeAccount:
         order = r.json()
         assert (order["status"], order["ticket"] < 0) == ("open", True)
         (on_fake,) = fake.orders  # under an id derived from the order's own: never a bot's
-        assert on_fake.client_order_id == exchange_client_id(order["order_id"])
+        assert on_fake.client_order_id == exchange_client_id(
+            order["order_id"], account_id=account_id
+        )
         assert (on_fake.is_open, on_fake.price) == (True, D(49000))
         url = f"{V1}/accounts/{account_id}/orders"
         listed = (await tw.client.get(f"{url}?status=open", headers=h)).json()["data"]
@@ -295,7 +298,7 @@ class TestTheTerminalOnAnExchangeAccount:
         assert not fake.order(on_fake.order_id).is_open
         replaced = [o for o in fake.orders if o.is_open]
         assert [(o.client_order_id, o.price) for o in replaced] == [
-            (exchange_client_id(order["order_id"], 1), D(48500))
+            (exchange_client_id(order["order_id"], 1, account_id=account_id), D(48500))
         ]
 
         r = await tw.client.delete(f"{url}/{order['order_id']}", headers=h)
@@ -394,7 +397,7 @@ class TestSignalsToABotOnAnExchangeAccount:
 
         # each reached the exchange once, as a market order under the bot's client ids
         placed = [o for o in fake.orders if o.client_order_id in
-                  {exchange_client_id(f"{bot_id}:{n}") for n in (1, 2)}]  # fmt: skip
+                  {exchange_client_id(f"{bot_id}:{n}", account_id=account_id) for n in (1, 2)}]  # fmt: skip
         assert sorted((o.side.value, o.orig_qty) for o in placed) == [
             ("BUY", D("0.002")), ("SELL", D("0.001")),
         ]  # fmt: skip

@@ -11,7 +11,6 @@ from tests.fakes.binance import FakeBinance, OrderStatus
 from tests.venues.ccxt.world import BTC, World
 from tradewind.domain import events as ev
 from tradewind.domain.orders import Bracket, OrderType, Side, Trailing
-from tradewind.venues.ccxt.client_ids import exchange_client_id
 from tradewind.venues.ccxt.venue import CcxtVenue
 from tradewind.venues.ops import OrderRequest, PlaceOp
 
@@ -44,7 +43,7 @@ class TestStops:
 
         (sent,) = fake.orders
         assert (sent.client_order_id, sent.type.value, sent.side.value) == (
-            exchange_client_id("bot_s:1"), "MARKET", "SELL",
+            world.client_id("bot_s:1"), "MARKET", "SELL",
         )  # fmt: skip
         assert sent.status is OrderStatus.FILLED
         kinds = [type(e).__name__ for e in world.events if getattr(e, "order", None)]
@@ -102,7 +101,7 @@ class TestBrackets:
         assert set(legs) == {"bot_b:1:sl", "bot_b:1:tp"}
         (tp,) = [o for o in fake.orders if o.is_open]
         assert (tp.client_order_id, tp.price, tp.side.value) == (
-            exchange_client_id("bot_b:1:tp"), D(52000), "SELL",
+            world.client_id("bot_b:1:tp"), D(52000), "SELL",
         )  # fmt: skip
 
         await move(venue, fake, 52_100)  # the take-profit fills: the stop-loss goes with it
@@ -118,8 +117,8 @@ class TestBrackets:
 
         await move(venue, fake, 48_900)
 
-        tp = fake.order(exchange_client_id("bot_b:1:tp"))
-        sl = fake.order(exchange_client_id("bot_b:1:sl"))
+        tp = fake.order(world.client_id("bot_b:1:tp"))
+        sl = fake.order(world.client_id("bot_b:1:sl"))
         assert tp.status is OrderStatus.CANCELED  # its BTC freed for the stop's sale
         assert (sl.type.value, sl.status, sl.executed_qty) == (
             "MARKET",

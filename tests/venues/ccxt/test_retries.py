@@ -11,7 +11,6 @@ from tests.fakes.binance import FakeBinance, ccxt_binance
 from tests.venues.ccxt.world import BTC, World
 from tradewind.domain.errors import RateLimited, VenueUnavailable
 from tradewind.domain.orders import OrderType, Side
-from tradewind.venues.ccxt.client_ids import exchange_client_id
 from tradewind.venues.ccxt.venue import CcxtVenue
 from tradewind.venues.ops import OrderRequest, PlaceOp
 
@@ -27,7 +26,7 @@ def place(account_id: str, name: str, price: str = "49000") -> PlaceOp:
 
 
 async def assert_placed_once(venue: CcxtVenue, world: World, fake: FakeBinance, name: str) -> None:
-    (on_exchange,) = [o for o in fake.orders if o.client_order_id == exchange_client_id(name)]
+    (on_exchange,) = [o for o in fake.orders if o.client_order_id == world.client_id(name)]
     (here,) = venue.open_orders(world.account_id)
     assert venue.exchange_ids(here) == (on_exchange.client_order_id, str(on_exchange.order_id))
     (row,) = await world.order_rows()
@@ -44,7 +43,7 @@ class TestAnAnswerLost:
         earlier = ccxt_binance(fake)
         try:
             await earlier.create_order(BTC, "limit", "buy", 0.01, 49000,
-                                       {"clientOrderId": exchange_client_id("bot_a:1")})  # fmt: skip
+                                       {"clientOrderId": world.client_id("bot_a:1")})  # fmt: skip
         finally:
             await earlier.close()
 
@@ -136,7 +135,7 @@ class TestRateLimits:
         assert world.sleeps.waits == [2.0] * 5  # the exchange's Retry-After, each time
         assert len(fake.requests_to(*CREATE)) == 3 + 5
         assert sorted(o.client_order_id for o in fake.orders) == sorted(
-            exchange_client_id(f"bot_a:{n}") for n in range(1, 4)
+            world.client_id(f"bot_a:{n}") for n in range(1, 4)
         )
         assert len(await world.order_rows()) == 3
 

@@ -20,7 +20,7 @@ from tradewind.domain.instruments import InvalidOrder
 from tradewind.domain.orders import OrderStatus as Status
 from tradewind.domain.orders import OrderType, Side
 from tradewind.venues.base import EngineVenue, Venue
-from tradewind.venues.ccxt.client_ids import exchange_client_id
+from tradewind.venues.ccxt.client_ids import exchange_client_id, is_ours, legacy_client_id
 from tradewind.venues.ccxt.venue import CcxtVenue
 from tradewind.venues.ops import CancelOp, OrderRequest, PlaceOp
 
@@ -37,11 +37,26 @@ def limit(side: Side, amount: str, price: str, client_order_id: str | None) -> O
 class TestClientIds:
     def test_a_bots_order_name_becomes_a_binance_legal_id_the_same_every_time(self) -> None:
         name = "bot_01JD6R6V2N1Y8ZB5W7Q2H3K4M5:17:r3:sl"
-        found = exchange_client_id(name)
-        assert BINANCE_CLIENT_ID.match(found) and found.startswith("tw")
-        assert exchange_client_id(name) == found
-        assert exchange_client_id(name, 1) != found
-        assert exchange_client_id("bot_01JD6R6V2N1Y8ZB5W7Q2H3K4M5:18") != found
+        found = exchange_client_id(name, account_id="acc_1")
+        assert BINANCE_CLIENT_ID.match(found) and found.startswith("tw") and is_ours(found)
+        assert exchange_client_id(name, account_id="acc_1") == found
+        assert exchange_client_id(name, 1, account_id="acc_1") != found
+        assert exchange_client_id("bot_01JD6R6V2N1Y8ZB5W7Q2H3K4M5:18", account_id="acc_1") != found
+
+    def test_the_same_name_in_two_accounts_is_two_ids(self) -> None:
+        """Two accounts may trade on the same exchange keys, and name their orders alike."""
+        mine = exchange_client_id("bot_a:1", account_id="acc_1")
+        assert exchange_client_id("bot_a:1", account_id="acc_2") != mine
+        assert exchange_client_id("bot_a:1", 1, account_id="acc_2") != exchange_client_id(
+            "bot_a:1", 1, account_id="acc_1"
+        )
+
+    def test_the_id_of_earlier_versions_is_still_derived_from_the_name_alone(self) -> None:
+        """Orders already sent were sent under it (stored with them, and looked up by it)."""
+        assert legacy_client_id("bot_a:1") == "tw1rlQ-kTSErAvpqWS7Ps4cDw0ypHG7t"
+        assert legacy_client_id("bot_a:1", 1) == "twuXCtW3tPkIfpk5ceJQa05jQ00ol803"
+        assert legacy_client_id("bot_a:1") != exchange_client_id("bot_a:1", account_id="acc_1")
+        assert is_ours(legacy_client_id("bot_a:1"))
 
 
 class TestTheInterfaces:
@@ -72,7 +87,7 @@ class TestPlacing:
 
         assert result.ok and result.order is not None
         (placed,) = fake.orders
-        assert placed.client_order_id == exchange_client_id("bot_a:1")
+        assert placed.client_order_id == world.client_id("bot_a:1")
         assert (placed.side, placed.price, placed.orig_qty) == ("BUY", D(49000), D("0.01"))
         assert venue.exchange_ids(result.order) == (placed.client_order_id, str(placed.order_id))
         assert [o.id for o in venue.open_orders(world.account_id)] == [result.order.id]
@@ -135,7 +150,7 @@ class TestCancelling:
             [PlaceOp(world.account_id, limit(Side.SELL, "0.01", "51000", "bot_a:1"))]
         )
         assert placed.order is not None
-        fake.fill(exchange_client_id("bot_a:1"))
+        fake.fill(world.client_id("bot_a:1"))
 
         (result,) = await venue.execute([CancelOp(world.account_id, placed.order.id)])
 
@@ -188,7 +203,7 @@ class TestPolling:
             [PlaceOp(world.account_id, limit(Side.BUY, "0.03", "49000", "bot_a:1"))]
         )
         assert placed.order is not None
-        fake.fill(exchange_client_id("bot_a:1"), "0.01")
+        fake.fill(world.client_id("bot_a:1"), "0.01")
         await venue.sync()
         await venue.sync()
         fake.set_price(BTC, 48_900)
@@ -212,7 +227,7 @@ class TestPolling:
             [PlaceOp(world.account_id, limit(Side.BUY, "0.01", "49000", "bot_a:1"))]
         )
         account = venue._account(world.account_id)
-        await account.client.cancel_order("", BTC, {"clientOrderId": exchange_client_id("bot_a:1")})
+        await account.client.cancel_order("", BTC, {"clientOrderId": world.client_id("bot_a:1")})
 
         await venue.sync()
 
@@ -243,14 +258,14 @@ class TestAmending:
             [PlaceOp(world.account_id, limit(Side.SELL, "0.03", "51000", "bot_a:1"))]
         )
         assert placed.order is not None
-        fake.fill(exchange_client_id("bot_a:1"), "0.01")
+        fake.fill(world.client_id("bot_a:1"), "0.01")
 
         amended = await venue.amend_order(
             world.account_id, placed.order.id, price=D(51500), amount=D("0.04")
         )
 
-        first = fake.order(exchange_client_id("bot_a:1"))
-        second = fake.order(exchange_client_id("bot_a:1", 1))
+        first = fake.order(world.client_id("bot_a:1"))
+        second = fake.order(world.client_id("bot_a:1", 1))
         assert first.status is OrderStatus.CANCELED and first.executed_qty == D("0.01")
         assert (second.price, second.orig_qty, second.is_open) == (D(51500), D("0.03"), True)
         assert amended.id == placed.order.id and amended.client_order_id == "bot_a:1"
@@ -279,7 +294,7 @@ class TestReconnecting:
         try:
             fake.stop()
             await until(lambda: not venue.connected)
-            fake.fill(exchange_client_id("bot_a:1"))  # while the venue cannot see it
+            fake.fill(world.client_id("bot_a:1"))  # while the venue cannot see it
             fake.start()
             await until(lambda: venue.connected)
             await until(lambda: any(isinstance(e, ev.OrderFilled) for e in world.events))

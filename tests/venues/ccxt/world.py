@@ -20,6 +20,7 @@ from tradewind.domain.ids import new_id
 from tradewind.store.db import StoreRunner, create_engine
 from tradewind.store.tables import FillRow, OrderRow, TradingAccountRow, UserRow
 from tradewind.venues.ccxt.calls import RetryPolicy
+from tradewind.venues.ccxt.client_ids import exchange_client_id
 from tradewind.venues.ccxt.venue import CcxtVenue
 
 EXCHANGE = "binance"
@@ -53,11 +54,27 @@ class World:
 
     async def venue(self, **client_config: Any) -> CcxtVenue:
         """A new venue on the store with a new client (as after a restart): not loaded."""
-        config = {"timeout": 1000, "options": SPOT_ONLY_OPTIONS, **client_config}
         venue = CcxtVenue(name=EXCHANGE, writer=self.writer, clock=self.clock, policy=self.policy())
-        await venue.add_account(self.account_id, ccxt_binance(self.fake, **config))
+        await venue.add_account(self.account_id, self.client(**client_config))
         venue.listeners.append(self.events.extend)
         return venue
+
+    def client_id(self, name: str, generation: int = 0) -> str:
+        """The client id the exchange gets for this account's order named ``name``."""
+        return exchange_client_id(name, generation, account_id=self.account_id)
+
+    async def add_account(self) -> str:
+        """Another user's trading account on ``binance``, not yet in any venue: given the same
+        exchange keys (``client``), it trades the same exchange account as ``account_id``."""
+        now = datetime.now(UTC)
+        user_id, account_id = new_id("usr"), new_id("acc")
+        await self.writer.run(lambda session: _add_account(session, user_id, account_id, now))
+        return account_id
+
+    def client(self, **client_config: Any) -> Any:
+        """A CCXT client on the fake with its keys (the same keys every time)."""
+        config = {"timeout": 1000, "options": SPOT_ONLY_OPTIONS, **client_config}
+        return ccxt_binance(self.fake, **config)
 
     async def order_rows(self) -> list[OrderRow]:
         async with self.writer.sessions() as session:
@@ -84,18 +101,18 @@ async def new_world(fake: FakeBinance, database_url: str, clock: Clock) -> World
     writer = StoreRunner(engine)
     now = datetime.now(UTC)
     user_id, account_id = new_id("usr"), new_id("acc")
-
-    def work(session: Any) -> None:
-        session.add(UserRow(id=user_id, email=unique_email(), password_hash="x",
-                            created_at=now, updated_at=now))  # fmt: skip
-        session.flush()
-        session.add(TradingAccountRow(
-            id=account_id, user_id=user_id, venue=EXCHANGE, name="binance", mode="netting",
-            leverage=Decimal(1), currency="USDT", is_default=False, initial_balances={},
-            leverages={}, created_at=now,
-        ))  # fmt: skip
-
-    await writer.run(work)
+    await writer.run(lambda session: _add_account(session, user_id, account_id, now))
     return World(
         fake=fake, writer=writer, engine=engine, clock=clock, user_id=user_id, account_id=account_id
     )
+
+
+def _add_account(session: Any, user_id: str, account_id: str, now: datetime) -> None:
+    session.add(UserRow(id=user_id, email=unique_email(), password_hash="x",
+                        created_at=now, updated_at=now))  # fmt: skip
+    session.flush()
+    session.add(TradingAccountRow(
+        id=account_id, user_id=user_id, venue=EXCHANGE, name="binance", mode="netting",
+        leverage=Decimal(1), currency="USDT", is_default=False, initial_balances={},
+        leverages={}, created_at=now,
+    ))  # fmt: skip

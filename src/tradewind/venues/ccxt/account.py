@@ -79,8 +79,8 @@ class ExchangeAccount:
             except ccxt.InvalidOrder as e:
                 # a refusal may mean this placement arrived before: a try we thought lost, or
                 # one a stopped process sent and a resumed bot sends again (Binance calls an
-                # open order's client id a duplicate). The id is derived from the bot's own
-                # placement, so an order found under it is this one.
+                # open order's client id a duplicate). The id is derived from this account and
+                # the placement's own name, so an order found under it is this one.
                 found = await self.find(sent)
                 if found is None:
                     raise translate(e, exchange=self.exchange) from e

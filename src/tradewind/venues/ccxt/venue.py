@@ -9,10 +9,12 @@ and cancellations (``fills``: each exactly once), publishing the same events the
 publishes. ``reconcile`` (on start and after a reconnect) does the same and also says what
 differed (``OrderReconciled``), which the bot engine writes in the bot's log.
 
-Placing. Every order is written before it is sent, under a client id derived from its name
-(``client_ids``): a placement whose answer was lost is looked up by that id before it is sent
-again, so it is never placed twice, whether the retry comes a second later (``account.create``)
-or after a restart (a pending bot operation run again; an order written and never confirmed).
+Placing. Every order is written before it is sent, with the client id it is sent under
+(``client_ids``: derived from its account and its name): a placement whose answer was lost is
+looked up by that id before it is sent again, so it is never placed twice, whether the retry
+comes a second later (``account.create``) or after a restart (a pending bot operation run
+again; an order written and never confirmed). An order is always looked up by the id stored
+with it, never by one derived again (earlier versions derived it from the name alone).
 
 What the exchange does not do, the venue does (``capabilities``): stop and stop-limit orders,
 trailing stops and the stop-loss of a bracket stay here and are triggered from the polled price
@@ -74,7 +76,7 @@ from tradewind.venues.ccxt import fills as fl
 from tradewind.venues.ccxt import store
 from tradewind.venues.ccxt.account import ExchangeAccount, ExchangeOrder
 from tradewind.venues.ccxt.calls import RetryPolicy, VenueRefused
-from tradewind.venues.ccxt.client_ids import exchange_client_id, is_ours
+from tradewind.venues.ccxt.client_ids import exchange_client_id, is_ours, legacy_client_id
 from tradewind.venues.ccxt.instruments import instrument_of
 from tradewind.venues.ccxt.prices import SEED_BARS, ohlcv_candles
 from tradewind.venues.matching import Quote, programs
@@ -197,7 +199,9 @@ class CcxtVenue:
             account.orders[order.id] = order
             sent = stored.sent.get(order.id)
             if sent is None and _on_exchange(order):
-                sent = store.Sent(exchange_client_id(_name(order)), order.symbol)
+                # stored without the id it was sent under: by a version that derived it from
+                # the name alone (``client_ids``)
+                sent = store.Sent(legacy_client_id(_name(order)), order.symbol)
             if sent is not None:
                 account.sent[order.id] = sent
 
@@ -323,10 +327,11 @@ class CcxtVenue:
         return []
 
     def exchange_ids(self, order: Order) -> tuple[str, str | None]:
-        """The client id the exchange knows ``order`` by, and the exchange's own id."""
+        """The client id the exchange knows ``order`` by, and the exchange's own id (for an
+        order not on the exchange, a stop kept here: the client id it will be sent under)."""
         sent = self._account(order.account_id).sent.get(order.id)
         if sent is None:
-            return exchange_client_id(_name(order)), None
+            return _client_id(order), None
         return sent.client_id, sent.order_id
 
     # ---- the terminal's calls ----------------------------------------------------------------
@@ -494,7 +499,7 @@ class CcxtVenue:
         if order.client_order_id:
             self._client_ids[(account.id, order.client_order_id)] = order.id
         if _on_exchange(order):
-            account.sent[order.id] = store.Sent(exchange_client_id(_name(order)), order.symbol)
+            account.sent[order.id] = store.Sent(_client_id(order), order.symbol)
         batch.new[order.id] = (account, order)
         batch.events.append(ev.OrderAccepted(snapshot(order)))
 
@@ -573,7 +578,7 @@ class CcxtVenue:
             if not order.is_open:
                 raise NotFound("order not found or not open")
             account.sent[order.id] = sent = store.Sent(
-                exchange_client_id(_name(order), sent.generation + 1), order.symbol,
+                _client_id(order, sent.generation + 1), order.symbol,
                 generation=sent.generation + 1, prior_filled=sent.prior_filled + sent.filled,
                 prior_cost=sent.prior_cost + sent.cost, prior_fee=sent.prior_fee + sent.fee,
             )  # fmt: skip
@@ -754,11 +759,17 @@ class CcxtVenue:
                     self._close(account, order, OrderStatus.CANCELLED,
                                 f"not found on {self.name}", batch)  # fmt: skip
             if reconciling:
+                known = self._sent_ids()
                 for client_id, report in listed.items():
-                    if is_ours(client_id):
+                    if is_ours(client_id) and client_id not in known:
                         log.warning("an open exchange order placed by Tradewind is not known here",
                                     exchange=self.name, account_id=account.id,
                                     client_id=client_id, order_id=report.get("id"))  # fmt: skip
+
+    def _sent_ids(self) -> set[str]:
+        """The client ids of every account's open placements: an account's keys may be another
+        account's too (both list each other's orders)."""
+        return {s.client_id for a in self._accounts.values() for s in a.sent.values()}
 
     async def refresh_prices(self) -> None:
         """Poll the last price of every watched symbol and of every symbol with open orders:
@@ -829,7 +840,7 @@ class CcxtVenue:
             if not is_reached(order, quote):
                 continue
             order.triggered, order.updated_ms = True, now
-            account.sent[order.id] = store.Sent(exchange_client_id(_name(order)), symbol)
+            account.sent[order.id] = store.Sent(_client_id(order), symbol)
             batch.touch(account, order)
             batch.events.append(ev.OrderTriggered(snapshot(order)))
             # the other leg goes first (it holds the funds)
@@ -905,3 +916,10 @@ def _on_exchange(order: Order) -> bool:
 
 def _name(order: Order) -> str:
     return order.client_order_id or order.id
+
+
+def _client_id(order: Order, generation: int = 0) -> str:
+    """The client id a new placement of ``order`` is sent under: unique to its account (two
+    accounts on the same exchange keys may name orders alike). Only for a placement about to be
+    written: one sent before is known by the id stored with it (``store.Sent``)."""
+    return exchange_client_id(_name(order), generation, account_id=order.account_id)
