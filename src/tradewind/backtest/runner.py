@@ -51,7 +51,7 @@ from tradewind.domain.orders import (
     Side,
 )
 from tradewind.domain.round_trips import RoundTrip, quote_fee, spot_round_trips
-from tradewind.engine.bots import BotEngine, BotSpec, Runner
+from tradewind.engine.bots import BotEngine, BotSpec, LogLine, Runner
 from tradewind.engine.bus import EventBus
 from tradewind.marketdata import Candles, ReplayFeed, Timeframe
 from tradewind.store.db import NullStore
@@ -102,15 +102,6 @@ class BacktestSpec:
     signals: Sequence[TimedSignal] = ()
     stop_at_end: bool = False
     """Stop the bot at the last bar (its open orders cancelled, as a stop does live)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    line: int
-    ts_ms: int
-    severity: str
-    color: str | None
-    message: str
 
 
 @dataclass(slots=True, repr=False)
@@ -256,13 +247,8 @@ class _Run:
 
     # ---- what the venue and the engine report ------------------------------------------
 
-    def _keep_logs(self, lines: list[dict[str, Any]]) -> None:
-        for line in lines:
-            ts = line["ts"]
-            self.logs.append(LogLine(
-                line=line["line"], ts_ms=int(ts.timestamp() * 1000), severity=line["severity"],
-                color=line["color"], message=line["message"],
-            ))  # fmt: skip
+    def _keep_logs(self, lines: list[LogLine]) -> None:
+        self.logs += lines
 
     def _on_events(self, events: Sequence[ev.Event]) -> None:
         for event in events:

@@ -275,7 +275,7 @@ class Runner:
     stop_exit: bool = False
     reason: str | None = None
     ops: list[Op] = field(default_factory=list)
-    logs: list[dict[str, Any]] = field(default_factory=list)
+    logs: list[LogLine] = field(default_factory=list)
     dirty: bool = False
     done: list[asyncio.Future[list[Ran]]] = field(default_factory=list)
     ran: list[Ran] = field(default_factory=list)
@@ -341,6 +341,18 @@ def bot_signal(row: SignalRow, venue: EngineVenue) -> Signal:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """A line of a bot's log, as the engine writes it (the store's row adds its id; a
+    backtest keeps the line as it is: its id and a datetime were made and undone for each)."""
+
+    line: int
+    ts_ms: int
+    severity: str
+    color: str | None
+    message: str
+
+
 def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
@@ -351,7 +363,7 @@ class BotEngine:
 
     def __init__(
         self, *, venue: EngineVenue, writer: StoreRunner, join_writes: bool = True,
-        log_sink: Callable[[list[dict[str, Any]]], None] | None = None,
+        log_sink: Callable[[list[LogLine]], None] | None = None,
     ) -> None:  # fmt: skip
         self.venue = venue
         self._writer = writer
@@ -1187,11 +1199,8 @@ class BotEngine:
         ts_ms: int | None = None,
     ) -> None:  # fmt: skip
         r.log_seq += 1
-        r.logs.append({
-            "id": new_id("log"), "bot_id": r.id, "line": r.log_seq,
-            "ts": _dt(self.venue.now_ms() if ts_ms is None else ts_ms),
-            "severity": severity.value, "color": color, "message": message,
-        })  # fmt: skip
+        at = self.venue.now_ms() if ts_ms is None else ts_ms
+        r.logs.append(LogLine(r.log_seq, at, severity.value, color, message))
 
     async def _persist(self, runners: Sequence[Runner], *, outcomes: bool = False) -> None:
         if not any(r.dirty for r in runners):
@@ -1220,7 +1229,11 @@ class BotEngine:
             }
             for r in touched
         ]  # fmt: skip
-        logs = [line for r in touched for line in r.logs]
+        logs = [
+            {"id": new_id("log"), "bot_id": r.id, "line": x.line, "ts": _dt(x.ts_ms),
+             "severity": x.severity, "color": x.color, "message": x.message}
+            for r in touched for x in r.logs
+        ]  # fmt: skip
         handled, judged = [], []
         for r in touched:
             if not outcomes:
