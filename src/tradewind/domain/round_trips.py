@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 from tradewind.domain.instruments import Instrument
@@ -39,13 +40,18 @@ def spot_round_trips(
     (a grid level's buy and the sell its re-arm made share one), then the earliest others
     (first in, first out). A sell of more than was bought here (a starting balance) is matched
     as far as it goes."""
-    held: list[list[Any]] = []  # [amount left, price, ts, fee per unit, placement]
+    # the buys still held, in the order they filled, by a number of their own; and by their
+    # placement (a sell looks at its own placement's first: a dict each, not a scan of all of
+    # them at every sell, which made a 200-level grid's results quadratic)
+    held: dict[int, list[Any]] = {}  # [amount left, price, ts, fee per unit, placement]
+    placed: dict[int | None, dict[int, None]] = {}
     trips: list[RoundTrip] = []
-    for fill in fills:
+    for n, fill in enumerate(fills):
         fee = quote_fee(fill, instrument)
         seq = seq_of.get(fill.order_id)
         if fill.side is Side.BUY:
-            held.append([fill.amount, fill.price, fill.ts_ms, fee / fill.amount, seq])
+            held[n] = [fill.amount, fill.price, fill.ts_ms, fee / fill.amount, seq]
+            placed.setdefault(seq, {})[n] = None
             continue
         left, cost, entry_fees, amount, entry_ms = (
             fill.amount,
@@ -54,10 +60,12 @@ def spot_round_trips(
             Decimal(0),
             None,
         )
-        own = [lot for lot in held if seq is not None and lot[4] == seq]
-        for lot in own + [lot for lot in held if lot not in own]:
+        own = list(placed.get(seq, ())) if seq is not None else []
+        emptied = []
+        for key in chain(own, (k for k in held if k not in own)):
             if left <= 0:
                 break
+            lot = held[key]
             take = min(left, lot[0])
             cost += take * lot[1]
             entry_fees += take * lot[3]
@@ -65,7 +73,10 @@ def spot_round_trips(
             entry_ms = lot[2] if entry_ms is None else min(entry_ms, lot[2])
             lot[0] -= take
             left -= take
-        held = [lot for lot in held if lot[0] > 0]
+            if lot[0] <= 0:
+                emptied.append(key)
+        for key in emptied:
+            del placed[held.pop(key)[4]][key]
         if amount <= 0 or entry_ms is None:
             continue
         exit_fee = fee * amount / fill.amount
