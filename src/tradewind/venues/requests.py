@@ -26,7 +26,8 @@ def build_order(
     The amount must fit the step and minimum; price, stop price and a bracket's prices are
     rounded to the tick. A limit or stop-limit needs a price, a stop-limit a stop price, and so
     does a stop unless it trails (it then trails from the price at placement, or from its
-    activation price: the matching engine sets its stop price). A market order takes no price.
+    activation price: the matching engine sets its stop price). A market order takes no price;
+    only a stop order trails.
 
     ``reference`` is called once, after those checks and before the order's id is made, with the
     order's own price or stop price (None when it has neither); it returns the price the
@@ -42,6 +43,8 @@ def build_order(
         raise InvalidOrder(f"a {request.type} order needs a stop_price", "stop_price")
     if request.type is OrderType.MARKET and price is not None:
         raise InvalidOrder("a market order takes no price", "price")
+    if request.trailing is not None and request.type is not OrderType.STOP:
+        raise InvalidOrder("only a stop order can trail", "trailing")
     notional_at = reference(price or stop)
     if notional_at is not None and not request.reduce_only:
         instrument.check_notional(amount, notional_at)

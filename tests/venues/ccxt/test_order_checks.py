@@ -38,6 +38,10 @@ CASES = {
         request(OrderType.STOP_LIMIT, price=D(49_000), trailing=TRAIL),
         ("stop_price", "a stop_limit order needs a stop_price"),
     ),
+    "trailing limit": (
+        request(OrderType.LIMIT, price=D(49_000), trailing=TRAIL),
+        ("trailing", "only a stop order can trail"),
+    ),
     "limit, no price": (request(OrderType.LIMIT), ("price", "a limit order needs a price")),
     "market with a price": (
         request(OrderType.MARKET, price=D(50_000)), ("price", "a market order takes no price"),
