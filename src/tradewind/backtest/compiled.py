@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tradewind.domain.clock import from_ms
 from tradewind.domain.orders import Fill, Side
 from tradewind.venues.matching import compiled
 from tradewind.venues.matching.engine import snapshot
-from tradewind.venues.paper.venue import ms_to_dt
 
 if TYPE_CHECKING:
     from tradewind.backtest.runner import _Run
@@ -99,7 +99,7 @@ async def ladder_bars(run: _Run, i: int) -> int | None:
     else:
         at, last = int(run.ts[end - 1]) + run.bar_ms, Decimal(repr(float(run.close[end - 1])))
     assert last == walked.price * tick
-    run.clock.set(ms_to_dt(at))
+    run.clock.set(from_ms(at))
     venue.moved_to(symbol, at, last)
     handled = rows[:, compiled.F_AT].tolist()
     for (order, fill), at_ms in zip(done, handled, strict=True):

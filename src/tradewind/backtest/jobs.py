@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from tradewind.backtest import sweeps
 from tradewind.backtest.request import BacktestRequest, check, load
 from tradewind.backtest.runner import BacktestResult, TimedSignal, run_backtest
-from tradewind.domain.clock import Clock
+from tradewind.domain.clock import Clock, from_ms
 from tradewind.domain.errors import Conflict, DomainError, NotFound
 from tradewind.domain.ids import new_id
 from tradewind.logs import get_logger
@@ -46,7 +46,6 @@ from tradewind.services.pagination import Page, make_page, paginate
 from tradewind.store.db import StoreRunner
 from tradewind.store.tables import BacktestRow, SweepRow
 from tradewind.strategies.base import Signal, SignalAction
-from tradewind.venues.paper.venue import ms_to_dt
 
 log = get_logger("tradewind.backtests")
 
@@ -525,7 +524,7 @@ class SweepJobs(_Jobs[SweepRow]):
         row = SweepRow(
             id=new_id(SWEEP_PREFIX), user_id=user_id, script=checked.script,
             symbol=checked.symbol, timeframe=str(checked.timeframe),
-            start_at=ms_to_dt(backtest.start_ms), end_at=ms_to_dt(backtest.end_ms),
+            start_at=from_ms(backtest.start_ms), end_at=from_ms(backtest.end_ms),
             request=sweep_data(request), status=QUEUED, progress=0,
             message="waiting for the sweep before it to finish", combinations=sweep.total,
             skipped=len(sweep.skipped), completed=0, failed=0, results=None,
@@ -574,8 +573,8 @@ class BacktestJobs(_Jobs[BacktestRow]):
         checked = await asyncio.to_thread(check, request, store, max_span_days=self.max_span_days)
         row = BacktestRow(
             id=new_id(PREFIX), user_id=user_id, script=checked.script, symbol=checked.symbol,
-            timeframe=str(checked.timeframe), start_at=ms_to_dt(request.start_ms),
-            end_at=ms_to_dt(request.end_ms), request=request_data(request), status=QUEUED, progress=0,
+            timeframe=str(checked.timeframe), start_at=from_ms(request.start_ms),
+            end_at=from_ms(request.end_ms), request=request_data(request), status=QUEUED, progress=0,
             message="waiting for a free worker", summary=None, positions=None, logs=None,
             equity=None, created_at=self._clock.now(), started_at=None, finished_at=None,
         )  # fmt: skip

@@ -40,7 +40,7 @@ from tradewind.backtest.metrics import (
     compute_metrics,
 )
 from tradewind.domain import events as ev
-from tradewind.domain.clock import ManualClock
+from tradewind.domain.clock import ManualClock, from_ms
 from tradewind.domain.errors import DomainError
 from tradewind.domain.instruments import Instrument
 from tradewind.domain.orders import (
@@ -63,7 +63,7 @@ from tradewind.strategies.registry import get_script
 from tradewind.strategies.wake import IndicatorWake, SmaSignWake
 from tradewind.venues.matching import compiled as compiled_program
 from tradewind.venues.paper.catalog import DEFAULT_LEVERAGE, paper_instruments
-from tradewind.venues.paper.venue import PaperVenue, ms_to_dt
+from tradewind.venues.paper.venue import PaperVenue
 
 T = TypeVar("T")
 BOT_ID = "bot_backtest"
@@ -235,7 +235,7 @@ class _Run:
         self.bar_ms = spec.timeframe.ms
         self.ts = candles.ts
         self.high, self.low, self.close = candles.high, candles.low, candles.close
-        self.clock = ManualClock(ms_to_dt(int(candles.ts[spec.start])))
+        self.clock = ManualClock(from_ms(int(candles.ts[spec.start])))
         self.feed = ReplayFeed(
             candles, symbol=spec.symbol, speed=1.0, loop=False, start_at_ms=int(candles.ts[0]),
             timeframe=spec.timeframe, half_spread=float(instrument.half_spread),
@@ -324,7 +324,7 @@ class _Run:
                 if j >= len(self.ts):
                     break
                 self.engine.skip_bars(spec.symbol, int(self.ts[j]))
-                self.clock.set(ms_to_dt(int(self.ts[j])))
+                self.clock.set(from_ms(int(self.ts[j])))
                 self.venue.jump(int(self.ts[j]))
                 i = j
             await self._walk_bar(i)
@@ -388,7 +388,7 @@ class _Run:
 
     async def _tick(self, t: int) -> None:
         if t > self.venue.now_ms():
-            self.clock.set(ms_to_dt(t))
+            self.clock.set(from_ms(t))
         await self.venue.tick()
         await self.engine.settle()
 

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def to_ms(moment: datetime) -> int:
+    """Epoch milliseconds of ``moment`` (naive: UTC, as the store means it), exactly."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // _MS
+
+
+def from_ms(ms: int) -> datetime:
+    """The UTC datetime of epoch milliseconds ``ms``."""
+    return EPOCH + timedelta(milliseconds=ms)
 
 
 class Clock(Protocol):

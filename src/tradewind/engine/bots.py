@@ -33,7 +33,6 @@ import dataclasses
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any, cast
@@ -43,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from tradewind.domain import events as ev
 from tradewind.domain.bots import RUNNING, BotStatus
+from tradewind.domain.clock import from_ms, to_ms
 from tradewind.domain.errors import DomainError
 from tradewind.domain.ids import new_id
 from tradewind.domain.instruments import Instrument
@@ -335,7 +335,7 @@ def bot_signal(row: SignalRow, venue: EngineVenue) -> Signal:
         price = row.price or (venue.mark(row.symbol) if row.symbol else None)
         if price and row.symbol:
             amount = amount / (price * venue.instruments[row.symbol].contract_size)
-    ts_ms = int(row.signal_ts.timestamp() * 1000) if row.signal_ts else 0
+    ts_ms = to_ms(row.signal_ts) if row.signal_ts else 0
     return Signal(
         action=SignalAction(row.action), amount=amount, price=row.price, ts_ms=ts_ms, id=row.id
     )
@@ -351,10 +351,6 @@ class LogLine:
     severity: str
     color: str | None
     message: str
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 class BotEngine:
@@ -523,7 +519,7 @@ class BotEngine:
                     account_id=AccountId(fill_row.account_id), symbol=fill_row.symbol,
                     side=Side(fill_row.side), amount=fill_row.amount, price=fill_row.price,
                     fee=fill_row.fee, fee_asset=fill_row.fee_asset,
-                    liquidity=Liquidity(fill_row.liquidity), ts_ms=int(fill_row.ts.timestamp() * 1000),
+                    liquidity=Liquidity(fill_row.liquidity), ts_ms=to_ms(fill_row.ts),
                     position_id=PositionId(fill_row.position_id) if fill_row.position_id else None,
                     realized_pnl=fill_row.realized_pnl,
                 )  # fmt: skip
@@ -1219,7 +1215,7 @@ class BotEngine:
             self._log_sink([line for r in touched for line in r.logs])
         if not self._writer.persists:  # a backtest: nothing to build rows for
             return _nothing
-        now = _dt(self.venue.now_ms())
+        now = from_ms(self.venue.now_ms())
         updates = [
             {
                 "b_id": r.id, "state": r.snapshot(), "order_seq": r.seq, "log_seq": r.log_seq,
@@ -1230,7 +1226,7 @@ class BotEngine:
             for r in touched
         ]  # fmt: skip
         logs = [
-            {"id": new_id("log"), "bot_id": r.id, "line": x.line, "ts": _dt(x.ts_ms),
+            {"id": new_id("log"), "bot_id": r.id, "line": x.line, "ts": from_ms(x.ts_ms),
              "severity": x.severity, "color": x.color, "message": x.message}
             for r in touched for x in r.logs
         ]  # fmt: skip

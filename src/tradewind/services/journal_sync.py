@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 from weakref import WeakKeyDictionary
@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from tradewind.domain.clock import Clock
+from tradewind.domain.clock import Clock, from_ms, to_ms
 from tradewind.domain.errors import NotFound
 from tradewind.domain.ids import new_id
 from tradewind.domain.journal import Origin, TradeEvent, TradeSide, TradeStatus
@@ -238,7 +238,7 @@ async def _spot_round_trips_of(session: AsyncSession, bot: BotRow) -> list[Close
             id=FillId(row.id), order_id=OrderId(row.order_id), account_id=AccountId(row.account_id),
             symbol=row.symbol, side=Side(row.side), amount=row.amount, price=row.price,
             fee=row.fee, fee_asset=row.fee_asset, liquidity=Liquidity(row.liquidity),
-            ts_ms=int(row.ts.timestamp() * 1000),
+            ts_ms=to_ms(row.ts),
         ))  # fmt: skip
     trips = spot_round_trips(fills, instrument, seq_of)
     return [
@@ -248,8 +248,8 @@ async def _spot_round_trips_of(session: AsyncSession, bot: BotRow) -> list[Close
             side=TradeSide.BUY,
             entry=t.entry_price,
             close_price=t.exit_price,
-            opened_at=_dt(t.entry_ms),
-            closed_at=_dt(t.exit_ms),
+            opened_at=from_ms(t.entry_ms),
+            closed_at=from_ms(t.exit_ms),
             stop_loss=None,
             take_profit=None,
             meta={
@@ -262,10 +262,6 @@ async def _spot_round_trips_of(session: AsyncSession, bot: BotRow) -> list[Close
         )
         for n, t in enumerate(trips, start=1)
     ]
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def _record(

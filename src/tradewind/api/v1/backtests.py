@@ -16,12 +16,12 @@ from tradewind.api.v1.schemas import DEFAULT_PAGE, CursorQuery, LimitQuery, Mode
 from tradewind.backtest import jobs
 from tradewind.backtest.request import BacktestRequest
 from tradewind.backtest.runner import TimedSignal
+from tradewind.domain.clock import from_ms
 from tradewind.domain.errors import Conflict
 from tradewind.services.pagination import page_by_position
 from tradewind.services.signals import parse_action, parse_decimal, parse_timestamp
 from tradewind.store.tables import BacktestRow, JobColumns
 from tradewind.strategies.base import Signal
-from tradewind.venues.paper.venue import ms_to_dt
 
 router = public_router(tags=["backtests"])
 
@@ -226,7 +226,7 @@ async def backtest_logs(
     page, following = page_by_position(row.logs or [], limit, cursor)
     return PageOf[LogLine](
         data=[
-            LogLine(line=x["line"], timestamp=ms_to_dt(x["ts_ms"]), severity=x["severity"],
+            LogLine(line=x["line"], timestamp=from_ms(x["ts_ms"]), severity=x["severity"],
                     color=x["color"], message=x["message"])
             for x in page
         ],
@@ -245,8 +245,8 @@ async def backtest_positions(
     return PageOf[PositionOut](
         data=[
             PositionOut(
-                side=p["side"], amount=p["amount"], entry_time=ms_to_dt(p["entryMs"]),
-                entry_price=p["entryPrice"], exit_time=ms_to_dt(p["exitMs"]),
+                side=p["side"], amount=p["amount"], entry_time=from_ms(p["entryMs"]),
+                entry_price=p["entryPrice"], exit_time=from_ms(p["exitMs"]),
                 exit_price=p["exitPrice"], profit=p["profit"], fees=p["fees"], margin=p["margin"],
             )
             for p in page

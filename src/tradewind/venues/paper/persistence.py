@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from tradewind.domain import events as ev
+from tradewind.domain.clock import from_ms as from_ms
+from tradewind.domain.clock import to_ms as to_ms
 from tradewind.domain.errors import NotFound
 from tradewind.domain.numbers import decimal_text, optional_text
 from tradewind.domain.orders import (
@@ -43,16 +45,6 @@ from tradewind.store.tables import (
 
 if False:  # pragma: no cover - typing only, avoids an import cycle at run time
     from tradewind.venues.paper.ledger import PaperLedger
-
-
-def to_ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
-def from_ms(ms: int) -> datetime:
-    from datetime import UTC
-
-    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 @dataclass(frozen=True, slots=True)

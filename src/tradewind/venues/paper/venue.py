@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from tradewind.domain import events as ev
-from tradewind.domain.clock import Clock
+from tradewind.domain.clock import Clock, from_ms, to_ms
 from tradewind.domain.errors import DomainError, NotFound, VenueUnavailable
 from tradewind.domain.ids import new_id as default_new_id
 from tradewind.domain.instruments import Instrument, InvalidOrder
@@ -65,10 +64,6 @@ from tradewind.venues.requests import build_order
 log = get_logger("tradewind.paper")
 Write = Callable[[Session], None]
 """Writes for a unit of work on the store (a function of its session)."""
-
-
-def ms_to_dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +157,7 @@ class PaperVenue:
         self.rows.restore(state)
 
     def now_ms(self) -> int:
-        return int(self._clock.now().timestamp() * 1000)
+        return to_ms(self._clock.now())
 
     def _require_connected(self) -> None:
         if not self.connected:
@@ -759,7 +754,7 @@ class PaperVenue:
         leverages: Sequence[str] = (),
         also: Write | None = None,
     ) -> None:
-        when = ms_to_dt(self.now_ms())
+        when = from_ms(self.now_ms())
         accounts = list(accounts)
         leverage_values = {
             a: {k: str(v) for k, v in self._accounts[a].leverages.items()} for a in leverages
