@@ -9,7 +9,7 @@ user's account, order or position is always "not found".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -17,17 +17,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradewind.domain.errors import Conflict, NotFound, ValidationFailed, VenueUnavailable
-from tradewind.domain.instruments import Instrument
-from tradewind.domain.orders import Position, PositionMode
+from tradewind.domain.instruments import Instrument, InvalidOrder
+from tradewind.domain.orders import AccountId, OrderType, Position, PositionMode, Side
 from tradewind.engine.bots import BotEngine
 from tradewind.services.pagination import Page, make_page, paginate
 from tradewind.store.db import StoreRunner
 from tradewind.store.tables import FillRow, OrderRow, PositionRow, TradingAccountRow
 from tradewind.venues.base import Venue
 from tradewind.venues.ccxt.venue import CcxtVenue
+from tradewind.venues.matching import Quote
+from tradewind.venues.ops import OrderRequest, Placed
 from tradewind.venues.paper.catalog import DEFAULT_BALANCES, DEFAULT_LEVERAGE
 from tradewind.venues.paper.persistence import AccountInfo
-from tradewind.venues.paper.venue import PaperVenue
+from tradewind.venues.paper.venue import PaperVenue, TradeCheck
+from tradewind.venues.requests import build_order, check_stops
 
 DEFAULT_ACCOUNT_NAME = "Paper"
 
@@ -133,8 +136,8 @@ class Venues:
     async def paper_account(
         self, session: AsyncSession, user_id: str, account_id: str, *, what: str
     ) -> PaperVenue:
-        """``for_account`` for what only the paper venue does (``what``: a reset, Tradyn's
-        terminal): ValidationFailed naming ``account_id`` for an exchange account."""
+        """``for_account`` for what only the paper venue does (``what``: a reset):
+        ValidationFailed naming ``account_id`` for an exchange account."""
         venue = await self.for_account(session, user_id, account_id)
         if not isinstance(venue, PaperVenue):
             raise ValidationFailed(
@@ -338,6 +341,92 @@ def unrealized_pnl(
         * instrument.contract_size
         * position.side.sign
     )
+
+
+async def order_tickets(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, int]:
+    """The tickets of the orders (an exchange account's, which live in the store)."""
+    if not order_ids:
+        return {}
+    rows = await session.execute(
+        select(OrderRow.id, OrderRow.ticket).where(OrderRow.id.in_(list(order_ids)))
+    )
+    return {order_id: ticket for order_id, ticket in rows.all()}
+
+
+async def order_by_ticket(session: AsyncSession, account_id: str, ticket: int) -> str | None:
+    """The id of the account's order with ``ticket``, if it has one."""
+    return await session.scalar(
+        select(OrderRow.id).where(OrderRow.account_id == account_id, OrderRow.ticket == ticket)
+    )
+
+
+# ---- market trades with stops (Tradyn's terminal) ------------------------------------------
+
+
+async def priced_quote(venue: TradingVenue, symbol: str) -> Quote:
+    """``symbol``'s quote; a live venue polls the price first when it has none yet."""
+    venue.instrument(symbol)
+    if isinstance(venue, CcxtVenue) and venue.mark(symbol) is None:
+        await venue.poll_price(symbol)
+    return venue.quote(symbol)
+
+
+async def market_trade(
+    venue: TradingVenue, account_id: str, symbol: str, side: Side, amount: Decimal, *,
+    stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
+) -> Placed:  # fmt: skip
+    """A market order with optional SL/TP: the paper venue's ``trade``; on an exchange (spot)
+    a market order whose bracket protects what it bought or sold (the venue places the legs
+    once it has filled), its stops checked against the polled price before anything is sent."""
+    if isinstance(venue, PaperVenue):
+        return await venue.trade(
+            account_id, symbol, side, amount, stop_loss=stop_loss, take_profit=take_profit
+        )
+    check_stops(side, await priced_quote(venue, symbol), stop_loss, take_profit)
+    return await venue.place_order(account_id, OrderRequest(
+        symbol=symbol, side=side, type=OrderType.MARKET, amount=amount, stop_loss=stop_loss,
+        take_profit=take_profit,
+    ))  # fmt: skip
+
+
+async def check_market_trade(
+    venue: TradingVenue, account_id: str, symbol: str, side: Side, amount: Decimal, *,
+    stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
+) -> TradeCheck:  # fmt: skip
+    """Whether ``market_trade`` would be accepted and what it would hold, changing nothing:
+    the paper venue's ``check_trade``; on an exchange (spot) the instrument's rules at the
+    polled price, and the cost (with the taker fee) of a buy in the quote asset, or the amount
+    of a sell in the base asset, against the free balance Tradewind last read."""
+    if isinstance(venue, PaperVenue):
+        return venue.check_trade(
+            account_id, symbol, side, amount, stop_loss=stop_loss, take_profit=take_profit
+        )
+    venue.balances(account_id)  # the account is on this venue
+    instrument = venue.instrument(symbol)
+    quote = await priced_quote(venue, symbol)
+    price = quote.ask if side is Side.BUY else quote.bid
+    request = OrderRequest(symbol=symbol, side=side, type=OrderType.MARKET, amount=amount)
+    try:
+        order = build_order(
+            request, instrument, new_id=lambda prefix: prefix, account_id=AccountId(account_id),
+            now_ms=venue.now_ms(), reference=lambda own: price,
+        )  # fmt: skip
+    except InvalidOrder as e:
+        return TradeCheck(False, Decimal(0), Decimal(0), price, e.message)
+    if side is Side.BUY:
+        asset = instrument.quote
+        required = instrument.notional(order.amount, price) * (1 + instrument.taker_fee)
+    else:
+        asset, required = instrument.base, order.amount
+    balance = venue.balances(account_id).get(asset)
+    free = balance.free if balance else Decimal(0)
+    try:
+        check_stops(side, quote, stop_loss, take_profit)
+    except InvalidOrder as e:
+        return TradeCheck(False, required, free, price, e.message)
+    if required > free:
+        return TradeCheck(False, required, free, price, "Insufficient funds")
+    return TradeCheck(True, required, free, price)
 
 
 async def close_user_accounts(session: AsyncSession, venues: Venues, user_id: str) -> None:

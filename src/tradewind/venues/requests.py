@@ -7,7 +7,16 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from tradewind.domain.instruments import Instrument, InvalidOrder
-from tradewind.domain.orders import PREFIX_ORDER, AccountId, Bracket, Order, OrderId, OrderType
+from tradewind.domain.orders import (
+    PREFIX_ORDER,
+    AccountId,
+    Bracket,
+    Order,
+    OrderId,
+    OrderType,
+    Side,
+)
+from tradewind.venues.matching import Quote
 from tradewind.venues.ops import OrderRequest
 
 
@@ -62,3 +71,15 @@ def build_order(
         trailing=request.trailing, bracket=bracket, rearm=request.rearm,
         oco_group=request.oco_group,
     )  # fmt: skip
+
+
+def check_stops(
+    side: Side, quote: Quote, stop_loss: Decimal | None, take_profit: Decimal | None
+) -> None:
+    """A market trade's stops against the price it would fill at: a buy's stop-loss under the
+    ask and its take-profit above; a sell's the other way round (Tradyn's ``sl``/``tp``)."""
+    entry = quote.ask if side is Side.BUY else quote.bid
+    if stop_loss is not None and (stop_loss - entry) * side.sign >= 0:
+        raise InvalidOrder(f"Invalid stops: sl {stop_loss} is on the wrong side of {entry}", "sl")
+    if take_profit is not None and (take_profit - entry) * side.sign <= 0:
+        raise InvalidOrder(f"Invalid stops: tp {take_profit} is on the wrong side of {entry}", "tp")

@@ -59,7 +59,7 @@ from tradewind.venues.ops import PlaceOp as PlaceOp
 from tradewind.venues.ops import PriceListener as PriceListener
 from tradewind.venues.paper import persistence
 from tradewind.venues.paper.ledger import AccountSummary, Balance, PaperLedger
-from tradewind.venues.requests import build_order
+from tradewind.venues.requests import build_order, check_stops
 
 log = get_logger("tradewind.paper")
 Write = Callable[[Session], None]
@@ -543,18 +543,6 @@ class PaperVenue:
             await self._commit(events, accounts=[account_id], touched_positions=[position])
         return position
 
-    def _check_stops(self, instrument: Instrument, side: Side, quote: Quote,
-                     stop_loss: Decimal | None, take_profit: Decimal | None) -> None:  # fmt: skip
-        entry = quote.ask if side is Side.BUY else quote.bid
-        if stop_loss is not None and (stop_loss - entry) * side.sign >= 0:
-            raise InvalidOrder(
-                f"Invalid stops: sl {stop_loss} is on the wrong side of {entry}", "sl"
-            )
-        if take_profit is not None and (take_profit - entry) * side.sign <= 0:
-            raise InvalidOrder(
-                f"Invalid stops: tp {take_profit} is on the wrong side of {entry}", "tp"
-            )
-
     async def trade(
         self, account_id: str, symbol: str, side: Side, amount: Decimal, *,
         stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
@@ -562,7 +550,7 @@ class PaperVenue:
         """A market order; SL/TP protect the resulting position (derivatives) or the bought
         amount (spot, as a bracket). Bad stops refuse the whole trade before anything is placed."""
         instrument = self.instrument(symbol)
-        self._check_stops(instrument, side, self.quote(symbol), stop_loss, take_profit)
+        check_stops(side, self.quote(symbol), stop_loss, take_profit)
         protect = instrument.is_derivative and (stop_loss is not None or take_profit is not None)
         placed = await self.place_order(account_id, OrderRequest(
             symbol=symbol, side=side, type=OrderType.MARKET, amount=amount,
@@ -596,7 +584,7 @@ class PaperVenue:
         balance = self.ledger.balances(AccountId(account_id)).get(asset)
         free = balance.free if balance else Decimal(0)
         try:
-            self._check_stops(self.instrument(symbol), side, quote, stop_loss, take_profit)
+            check_stops(side, quote, stop_loss, take_profit)
         except InvalidOrder as e:
             return TradeCheck(False, required, free, price, e.message)
         if required > free:

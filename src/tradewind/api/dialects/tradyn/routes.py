@@ -1,14 +1,20 @@
 """The 17 Tradyn endpoints. Each parses, resolves the key's account, calls the venue or the
-trading service, and answers in Tradyn's shapes; no trading rule lives here."""
+trading service, and answers in Tradyn's shapes; no trading rule lives here.
+
+The terminal trades the key's account on its venue (``for_account``), as the native terminal
+does: a paper account, or an exchange account through CCXT. An exchange account is spot only:
+it has no positions (what it holds is in ``/api/account``'s ``balances``), so what addresses
+a position is refused naming its field, and its perpetuals do not exist."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradewind.api.deps import RuntimeDep, SessionDep, require_scope
 from tradewind.api.dialects.tradyn import views
@@ -24,10 +30,11 @@ from tradewind.api.dialects.tradyn.schemas import (
 from tradewind.api.registry import public_router
 from tradewind.domain.accounts import Scope
 from tradewind.domain.errors import NotFound, ValidationFailed
-from tradewind.domain.orders import OrderType, PositionId, Side
+from tradewind.domain.orders import Order, OrderType, PositionId, Side
 from tradewind.services import trading
 from tradewind.services.api_keys import Principal
-from tradewind.venues.paper.venue import OrderRequest, PaperVenue
+from tradewind.venues.ops import OrderRequest
+from tradewind.venues.paper.venue import PaperVenue
 
 router = public_router(prefix="/compat/tradyn/v1", tags=["dialect: tradyn"])
 
@@ -38,7 +45,30 @@ class Terminal:
 
     principal: Principal
     account_id: str
-    venue: PaperVenue
+    venue: trading.TradingVenue
+    session: AsyncSession
+
+    async def tickets(self, orders: Iterable[Order]) -> views.Tickets:
+        """The tickets of ``orders`` (and, on paper, of every position)."""
+        if isinstance(self.venue, PaperVenue):
+            return views.Tickets(self.venue.rows.order_tickets, self.venue.rows.position_tickets)
+        return views.Tickets(await trading.order_tickets(self.session, [o.id for o in orders]))
+
+    async def order_id(self, ticket: int) -> str | None:
+        if isinstance(self.venue, PaperVenue):
+            return self.venue.rows.ticket_by_number.get(ticket)
+        return await trading.order_by_ticket(self.session, self.account_id, ticket)
+
+    def paper(self, field: str, what: str) -> PaperVenue:
+        """The paper venue, for what needs positions; an exchange account (spot) has none:
+        ValidationFailed naming ``field``."""
+        if isinstance(self.venue, PaperVenue):
+            return self.venue
+        message = (
+            f"{what}: account {self.account_id} is on {self.venue.name}, traded on spot markets "
+            "only, so it has no positions (sell what you hold with POST /api/trade)"
+        )
+        raise ValidationFailed(message, details=[{"field": field, "message": message}])
 
 
 def _terminal(scope: Scope) -> Any:
@@ -50,11 +80,8 @@ def _terminal(scope: Scope) -> Any:
         account_id = await trading.resolve_account(
             session, runtime.venues, principal.user_id, key_account_id=principal.account_id
         )
-        venue = await runtime.venues.paper_account(
-            session, principal.user_id, account_id,
-            what="Tradyn's terminal (exchange accounts trade through /api/v1/accounts)",
-        )  # fmt: skip
-        return Terminal(principal, account_id, venue)
+        venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+        return Terminal(principal, account_id, venue, session)
 
     return Depends(dependency)
 
@@ -92,34 +119,45 @@ def _time(value: str | None, field: str) -> datetime | None:
 
 @router.get("/api/account", summary="Balance, equity, margin, free margin, margin level, profit")
 async def account(t: Reader) -> dict[str, Any]:
-    return ok(views.account(t.venue, t.account_id))
+    if isinstance(t.venue, PaperVenue):
+        info = t.venue.account(t.account_id)
+        name, leverage, mode = info.name, info.leverage, "demo"
+    else:  # an exchange account: spot, no leverage; a testnet's is a demo account
+        row = await trading.owned_account(t.session, t.principal.user_id, t.account_id)
+        testnet = t.venue.name.endswith(trading.TESTNET_SUFFIX)
+        name, leverage, mode = (
+            row.name,
+            t.venue.summary(t.account_id).leverage,
+            "demo" if testnet else "real",
+        )
+    return ok(views.account(t.venue, t.account_id, name=name, leverage=leverage, trade_mode=mode))
 
 
 @router.get("/api/account/history", summary="Closed deals between from and to")
 async def history(
-    t: Reader, session: SessionDep,
+    t: Reader,
     from_: Annotated[str | None, Query(alias="from", description="Unix seconds or ISO-8601")] = None,
     to: Annotated[str | None, Query(description="Unix seconds or ISO-8601")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> dict[str, Any]:  # fmt: skip
     page = await trading.list_fills(
-        session,
+        t.session,
         t.account_id,
         since=_time(from_, "from"),
         until=_time(to, "to"),
         limit=limit,
         cursor=None,
     )
-    deals = await views.deals(session, t.venue, page.items)
-    return ok(deals)
+    tickets = await t.tickets([])
+    return ok(await views.deals(t.session, t.venue, page.items, tickets.positions))
 
 
-# ---- positions ---------------------------------------------------------------------------------
+# ---- positions (paper accounts: an exchange account, spot, has none) ----------------------------
 
 
-def _position(t: Terminal, ticket: int) -> PositionId:
-    target = t.venue.rows.ticket_by_number.get(ticket)
-    for p in t.venue.positions(t.account_id):
+def _position(venue: PaperVenue, t: Terminal, ticket: int) -> PositionId:
+    target = venue.rows.ticket_by_number.get(ticket)
+    for p in venue.positions(t.account_id):
         if p.id == target:
             return PositionId(p.id)
     raise NotFound(f"position {ticket} not found")
@@ -127,20 +165,30 @@ def _position(t: Terminal, ticket: int) -> PositionId:
 
 @router.get("/api/positions", summary="Open positions with P&L")
 async def positions(t: Reader) -> dict[str, Any]:
-    return ok([views.position(t.venue, p) for p in t.venue.positions(t.account_id)])
+    if not isinstance(t.venue, PaperVenue):
+        return ok([])
+    venue = t.venue
+    return ok([views.position(venue, p) for p in venue.positions(t.account_id)])
 
 
 @router.get("/api/positions/{ticket}", summary="One open position")
 async def position(ticket: int, t: Reader) -> dict[str, Any]:
-    return ok(views.position(t.venue, t.venue.position(t.account_id, _position(t, ticket))))
+    if not isinstance(t.venue, PaperVenue):
+        raise NotFound(
+            f"position {ticket} not found: account {t.account_id} is on {t.venue.name}, "
+            "traded on spot markets only, so it has no positions"
+        )
+    venue = t.venue
+    return ok(views.position(venue, venue.position(t.account_id, _position(venue, t, ticket))))
 
 
 @router.put("/api/positions/{ticket}", summary="Modify a position's SL and TP")
 async def modify_position(ticket: int, body: PositionModify, t: Trader) -> dict[str, Any]:
-    updated = await t.venue.set_protection(
-        t.account_id, _position(t, ticket), stop_loss=body.sl, take_profit=body.tp
+    venue = t.paper("ticket", f"position {ticket}")
+    updated = await venue.set_protection(
+        t.account_id, _position(venue, t, ticket), stop_loss=body.sl, take_profit=body.tp
     )
-    return ok(views.position(t.venue, updated))
+    return ok(views.position(venue, updated))
 
 
 @router.post(
@@ -149,9 +197,11 @@ async def modify_position(ticket: int, body: PositionModify, t: Trader) -> dict[
 async def close_all(
     t: Trader, body: Annotated[CloseAllRequest | None, Body()] = None
 ) -> dict[str, Any]:
-    symbol = views.native_symbol(t.venue, body.symbol) if body and body.symbol else None
-    closed = await t.venue.close_all(t.account_id, symbol)
-    return ok({"closed": len(closed), "tickets": [views.ticket_of(t.venue, c) for c in closed]})
+    venue = t.paper("symbol" if body and body.symbol else "account", "close-all")
+    symbol = views.native_symbol(venue, body.symbol) if body and body.symbol else None
+    closed = await venue.close_all(t.account_id, symbol)
+    tickets = await t.tickets([])
+    return ok({"closed": len(closed), "tickets": [views.ticket_of(c, tickets) for c in closed]})
 
 
 @router.post(
@@ -160,31 +210,29 @@ async def close_all(
 async def close_position(
     ticket: int, t: Trader, body: Annotated[PositionCloseRequest | None, Body()] = None
 ) -> dict[str, Any]:
-    placed = await t.venue.close_position(
-        t.account_id, _position(t, ticket), body.volume if body else None
+    venue = t.paper("ticket", f"position {ticket}")
+    placed = await venue.close_position(
+        t.account_id, _position(venue, t, ticket), body.volume if body else None
     )
-    return ok(views.trade_result(t.venue, placed, ticket=ticket))
+    return ok(views.trade_result(venue, placed, await t.tickets([placed.order]), ticket=ticket))
 
 
 # ---- orders ------------------------------------------------------------------------------------
 
 
-def _pending(t: Terminal, ticket: int) -> str:
-    order_id = t.venue.rows.ticket_by_number.get(ticket)
-    if order_id is None or not any(o.id == order_id for o in t.venue.open_orders(t.account_id)):
-        raise NotFound(f"order {ticket} not found")
-    return order_id
+async def _pending(t: Terminal, ticket: int) -> Order:
+    order_id = await t.order_id(ticket)
+    for order in t.venue.open_orders(t.account_id):
+        if order_id is not None and order.id == order_id:
+            return order
+    raise NotFound(f"order {ticket} not found")
 
 
 @router.get("/api/orders", summary="Pending orders")
 async def orders(t: Reader) -> dict[str, Any]:
-    return ok(
-        [
-            views.pending(t.venue, o)
-            for o in t.venue.open_orders(t.account_id)
-            if views.is_pending(o)
-        ]
-    )
+    pending = [o for o in t.venue.open_orders(t.account_id) if views.is_pending(o)]
+    tickets = await t.tickets(pending)
+    return ok([views.pending(t.venue, o, tickets) for o in pending])
 
 
 @router.post("/api/orders", summary="Place an order (types 2-5 pend; 0 and 1 execute at market)")
@@ -192,10 +240,10 @@ async def place_order(body: PendingOrderRequest, t: Trader) -> dict[str, Any]:
     symbol = views.native_symbol(t.venue, body.symbol)
     if body.type in (0, 1):
         side = Side.BUY if body.type == 0 else Side.SELL
-        placed = await t.venue.trade(
-            t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
+        placed = await trading.market_trade(
+            t.venue, t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
         )
-        return ok(views.trade_result(t.venue, placed))
+        return ok(views.trade_result(t.venue, placed, await t.tickets([placed.order])))
     if body.price is None:
         raise ValidationFailed(
             "price is required for pending orders",
@@ -207,25 +255,24 @@ async def place_order(body: PendingOrderRequest, t: Trader) -> dict[str, Any]:
         price=body.price if kind is OrderType.LIMIT else None,
         stop_price=body.price if kind is OrderType.STOP else None, stop_loss=body.sl, take_profit=body.tp,
     ))  # fmt: skip
-    return ok(views.pending(t.venue, placed.order))
+    return ok(views.pending(t.venue, placed.order, await t.tickets([placed.order])))
 
 
 @router.put("/api/orders/{ticket}", summary="Modify a pending order's price, SL or TP")
 async def modify_order(ticket: int, body: OrderModify, t: Trader) -> dict[str, Any]:
-    order_id = _pending(t, ticket)
-    current = next(o for o in t.venue.open_orders(t.account_id) if o.id == order_id)
+    current = await _pending(t, ticket)
     is_stop = current.type is OrderType.STOP
     order = await t.venue.amend_order(
-        t.account_id, order_id,
+        t.account_id, current.id,
         price=None if is_stop else body.price, stop_price=body.price if is_stop else None,
         stop_loss=body.sl, take_profit=body.tp,
     )  # fmt: skip
-    return ok(views.pending(t.venue, order))
+    return ok(views.pending(t.venue, order, await t.tickets([order])))
 
 
 @router.delete("/api/orders/{ticket}", summary="Cancel a pending order")
 async def cancel_order(ticket: int, t: Trader) -> dict[str, Any]:
-    order = await t.venue.cancel_order(t.account_id, _pending(t, ticket))
+    order = await t.venue.cancel_order(t.account_id, (await _pending(t, ticket)).id)
     return ok({"ticket": ticket, "status": order.status.value})
 
 
@@ -236,10 +283,10 @@ async def cancel_order(ticket: int, t: Trader) -> dict[str, Any]:
 async def trade(body: TradeRequest, t: Trader) -> dict[str, Any]:
     symbol = views.native_symbol(t.venue, body.symbol)
     side = Side.BUY if body.action == "buy" else Side.SELL
-    placed = await t.venue.trade(
-        t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
+    placed = await trading.market_trade(
+        t.venue, t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
     )
-    return ok(views.trade_result(t.venue, placed))
+    return ok(views.trade_result(t.venue, placed, await t.tickets([placed.order])))
 
 
 @router.post(
@@ -248,8 +295,8 @@ async def trade(body: TradeRequest, t: Trader) -> dict[str, Any]:
 async def trade_check(body: TradeRequest, t: Trader) -> dict[str, Any]:
     symbol = views.native_symbol(t.venue, body.symbol)
     side = Side.BUY if body.action == "buy" else Side.SELL
-    check = t.venue.check_trade(
-        t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
+    check = await trading.check_market_trade(
+        t.venue, t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
     )
     return ok(views.trade_check(check))
 
@@ -259,17 +306,18 @@ async def trade_check(body: TradeRequest, t: Trader) -> dict[str, Any]:
 
 @router.get("/api/symbols", summary="Tradable symbols")
 async def symbols(t: Reader) -> dict[str, Any]:
-    return ok([views.symbol(t.venue, i) for i in t.venue.instruments.values()])
+    return ok([views.symbol(i) for i in t.venue.instruments.values()])
 
 
 @router.get("/api/symbols/{symbol}", summary="One symbol's specification")
 async def symbol(symbol: str, t: Reader) -> dict[str, Any]:
-    return ok(views.symbol(t.venue, t.venue.instrument(views.native_symbol(t.venue, symbol))))
+    return ok(views.symbol(t.venue.instrument(views.native_symbol(t.venue, symbol))))
 
 
 @router.get("/api/tick/{symbol}", summary="Latest bid, ask and last")
 async def tick(symbol: str, t: Reader) -> dict[str, Any]:
-    return ok(views.tick(t.venue, views.native_symbol(t.venue, symbol)))
+    native = views.native_symbol(t.venue, symbol)
+    return ok(views.tick(t.venue, native, await trading.priced_quote(t.venue, native)))
 
 
 @router.get("/api/candles/{symbol}", summary="Candles: timeframe M1|M5|M15|H1|H4|D1, count bars")
@@ -281,6 +329,3 @@ async def candles(
     native = views.native_symbol(t.venue, symbol)
     bars = runtime.market.recent_candles(t.venue.name, native, views.TIMEFRAMES[timeframe], count)
     return ok(views.candles(native, bars))
-
-
-_ = Decimal

@@ -1,21 +1,28 @@
 """Tradewind objects in Tradyn's shapes: numbers (not strings), lots, integer tickets,
-unix-second times, MetaTrader order types and symbol names without separators."""
+unix-second times, MetaTrader order types and symbol names without separators.
+
+Tickets come from ``Tickets``: the paper venue's own (in memory), or an exchange account's
+order tickets read from the store, where its venue wrote them (negative numbers); an exchange
+account has no positions, so no position tickets."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradewind.domain.errors import NotFound
+from tradewind.domain.errors import NotFound, ValidationFailed
 from tradewind.domain.instruments import Instrument, InstrumentKind
 from tradewind.domain.orders import Order, OrderRole, OrderType, Position, Side
 from tradewind.services import trading
 from tradewind.store.tables import FillRow, OrderRow
-from tradewind.venues.paper.venue import PaperVenue, Placed, TradeCheck
+from tradewind.venues.matching import Quote
+from tradewind.venues.ops import Placed
+from tradewind.venues.paper.venue import PaperVenue, TradeCheck
 
 TIMEFRAMES = {"M1": "1m", "M5": "5m", "M15": "15m", "H1": "1h", "H4": "4h", "D1": "1d"}
 _PENDING_TYPE = {
@@ -26,6 +33,14 @@ _PENDING_TYPE = {
     (Side.BUY, OrderType.STOP_LIMIT): 6,
     (Side.SELL, OrderType.STOP_LIMIT): 7,
 }
+
+
+@dataclass(frozen=True)
+class Tickets:
+    """Order and position id → ticket, for the orders and positions being answered."""
+
+    orders: Mapping[str, int]
+    positions: Mapping[str, int] = field(default_factory=dict)
 
 
 def _f(value: Decimal | None) -> float | None:
@@ -42,25 +57,33 @@ def tradyn_name(instrument: Instrument) -> str:
     return name + ".P" if instrument.kind is InstrumentKind.PERPETUAL else name
 
 
-def native_symbol(venue: PaperVenue, name: str) -> str:
-    """A Tradyn (or native) symbol name → the venue's symbol; 404 when unknown."""
+def native_symbol(venue: trading.TradingVenue, name: str) -> str:
+    """A Tradyn (or native) symbol name → the venue's symbol; 404 when unknown, 400 naming
+    ``symbol`` for a perpetual (``.P``) on a venue traded on spot markets only."""
     if name in venue.instruments:
         return name
     wanted = name.upper()
     for symbol, instrument in venue.instruments.items():
         if tradyn_name(instrument) == wanted:
             return symbol
+    if wanted.endswith(".P") and not venue.capabilities.derivatives:
+        message = f"{venue.name} is traded on spot markets only: no perpetual {name}"
+        raise ValidationFailed(message, details=[{"field": "symbol", "message": message}])
     raise NotFound(f"Symbol {name} not found")
 
 
-def account(venue: PaperVenue, account_id: str) -> dict[str, Any]:
+def account(
+    venue: trading.TradingVenue, account_id: str, *, name: str, leverage: Decimal, trade_mode: str
+) -> dict[str, Any]:
     s = venue.summary(account_id)
-    info = venue.account(account_id)
+    balances = sorted(venue.balances(account_id).values(), key=lambda b: b.asset)
     return {
-        "login": account_id, "name": info.name, "balance": _f(s.balance), "equity": _f(s.equity),
+        "login": account_id, "name": name, "balance": _f(s.balance), "equity": _f(s.equity),
         "margin": _f(s.margin), "free_margin": _f(s.free_margin), "margin_level": _f(s.margin_level),
-        "profit": _f(s.profit), "currency": s.currency, "leverage": int(info.leverage),
-        "trade_mode": "demo",
+        "profit": _f(s.profit), "currency": s.currency, "leverage": int(leverage),
+        "trade_mode": trade_mode,
+        "balances": [{"asset": b.asset, "free": _f(b.free), "locked": _f(b.locked),
+                      "total": _f(b.free + b.locked)} for b in balances if b.free or b.locked],
     }  # fmt: skip
 
 
@@ -80,9 +103,9 @@ def is_pending(order: Order) -> bool:
     return order.role is OrderRole.ENTRY and order.type is not OrderType.MARKET
 
 
-def pending(venue: PaperVenue, o: Order) -> dict[str, Any]:
+def pending(venue: trading.TradingVenue, o: Order, tickets: Tickets) -> dict[str, Any]:
     return {
-        "ticket": venue.rows.order_tickets.get(o.id), "symbol": tradyn_name(venue.instrument(o.symbol)),
+        "ticket": tickets.orders.get(o.id), "symbol": tradyn_name(venue.instrument(o.symbol)),
         "type": _PENDING_TYPE.get((o.side, o.type), 0 if o.side is Side.BUY else 1),
         "volume": _f(o.amount), "price": _f(o.price if o.type is OrderType.LIMIT else o.stop_price),
         "stop_limit_price": _f(o.price) if o.type is OrderType.STOP_LIMIT else None,
@@ -91,14 +114,16 @@ def pending(venue: PaperVenue, o: Order) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def ticket_of(venue: PaperVenue, placed: Placed) -> int | None:
+def ticket_of(placed: Placed, tickets: Tickets) -> int | None:
     fill = placed.fills[0] if placed.fills else None
-    if fill is not None and fill.position_id and fill.position_id in venue.rows.position_tickets:
-        return venue.rows.position_tickets[fill.position_id]
-    return venue.rows.order_tickets.get(placed.order.id)
+    if fill is not None and fill.position_id and fill.position_id in tickets.positions:
+        return tickets.positions[fill.position_id]
+    return tickets.orders.get(placed.order.id)
 
 
-def trade_result(venue: PaperVenue, placed: Placed, ticket: int | None = None) -> dict[str, Any]:
+def trade_result(
+    venue: trading.TradingVenue, placed: Placed, tickets: Tickets, ticket: int | None = None
+) -> dict[str, Any]:
     o = placed.order
     fill = placed.fills[0] if placed.fills else None
     position = None
@@ -107,8 +132,8 @@ def trade_result(venue: PaperVenue, placed: Placed, ticket: int | None = None) -
             if p.id == fill.position_id:
                 position = p
     return {
-        "ticket": ticket if ticket is not None else ticket_of(venue, placed),
-        "order": venue.rows.order_tickets.get(o.id), "symbol": tradyn_name(venue.instrument(o.symbol)),
+        "ticket": ticket if ticket is not None else ticket_of(placed, tickets),
+        "order": tickets.orders.get(o.id), "symbol": tradyn_name(venue.instrument(o.symbol)),
         "type": "buy" if o.side is Side.BUY else "sell", "volume": _f(o.filled or o.amount),
         "price": _f(o.average_price), "sl": _f(position.stop_loss) if position else None,
         "tp": _f(position.take_profit) if position else None, "commission": _f(-o.fee),
@@ -126,8 +151,9 @@ def trade_check(check: TradeCheck) -> dict[str, Any]:
 
 
 async def deals(
-    session: AsyncSession, venue: PaperVenue, fills: Sequence[FillRow]
-) -> list[dict[str, Any]]:
+    session: AsyncSession, venue: trading.TradingVenue, fills: Sequence[FillRow],
+    position_tickets: Mapping[str, int],
+) -> list[dict[str, Any]]:  # fmt: skip
     order_ids = {f.order_id for f in fills}
     info = {}
     if order_ids:
@@ -141,7 +167,7 @@ async def deals(
     for f in sorted(fills, key=lambda f: f.id):
         ticket, reduce_only = info.get(f.order_id, (None, False))
         out.append({
-            "ticket": f.ticket, "order": ticket, "position": venue.rows.position_tickets.get(f.position_id or ""),
+            "ticket": f.ticket, "order": ticket, "position": position_tickets.get(f.position_id or ""),
             "symbol": tradyn_name(venue.instrument(f.symbol)), "type": f.side,
             "entry": "out" if reduce_only or f.realized_pnl != 0 else "in", "volume": _f(f.amount),
             "price": _f(f.price), "profit": _f(f.realized_pnl), "commission": _f(-f.fee), "swap": 0.0,
@@ -150,7 +176,7 @@ async def deals(
     return out
 
 
-def symbol(venue: PaperVenue, i: Instrument) -> dict[str, Any]:
+def symbol(i: Instrument) -> dict[str, Any]:
     return {
         "symbol": tradyn_name(i), "name": i.symbol, "description": f"{i.base} vs {i.quote} ({i.kind.value})",
         "digits": i.price_decimals, "point": _f(i.tick_size), "contract_size": _f(i.contract_size),
@@ -161,8 +187,7 @@ def symbol(venue: PaperVenue, i: Instrument) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def tick(venue: PaperVenue, native: str) -> dict[str, Any]:
-    q = venue.quote(native)
+def tick(venue: trading.TradingVenue, native: str, q: Quote) -> dict[str, Any]:
     return {
         "symbol": tradyn_name(venue.instrument(native)), "bid": _f(q.bid), "ask": _f(q.ask), "last": _f(q.last),
         "time": q.ts_ms // 1000, "time_msc": q.ts_ms,
