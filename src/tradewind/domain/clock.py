@@ -7,14 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
+_NAIVE_EPOCH = EPOCH.replace(tzinfo=None)
 
 
 def to_ms(moment: datetime) -> int:
     """Epoch milliseconds of ``moment`` (naive: UTC, as the store means it), exactly."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - EPOCH) // _MS
+    since = moment - (_NAIVE_EPOCH if moment.tzinfo is None else EPOCH)
+    return since.days * 86_400_000 + since.seconds * 1000 + since.microseconds // 1000
 
 
 def from_ms(ms: int) -> datetime:

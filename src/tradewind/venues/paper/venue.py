@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -104,6 +105,8 @@ class PaperVenue:
             writer = StoreRunner(sessions.kw["bind"])
         self._writer = writer
         self._clock = clock
+        self._now_seen: datetime | None = None
+        self._now_ms = 0
         self._bus = bus
         self._new_id = new_id
         self._lock = asyncio.Lock()
@@ -157,7 +160,10 @@ class PaperVenue:
         self.rows.restore(state)
 
     def now_ms(self) -> int:
-        return to_ms(self._clock.now())
+        now = self._clock.now()
+        if now is not self._now_seen:  # a backtest's clock hands out one datetime a step
+            self._now_seen, self._now_ms = now, to_ms(now)
+        return self._now_ms
 
     def _require_connected(self) -> None:
         if not self.connected:
