@@ -18,16 +18,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from tradewind.domain.orders import Fill, Order, OrderId, OrderStatus
 from tradewind.store.db import execute_many
 from tradewind.store.tables import FillRow, OrderRow
-from tradewind.venues.paper.persistence import from_ms, order_programs, row_to_order
+from tradewind.venues.paper.persistence import (
+    INSERT_FILL,
+    INSERT_ORDER,
+    UPDATE_ORDER,
+    fill_row,
+    new_order_row,
+    order_values,
+    row_to_order,
+)
 
 ZERO = Decimal(0)
 
@@ -117,20 +125,9 @@ def rows(
     """The unit of work that inserts the new orders, updates the changed ones and inserts the
     fills (orders first: fills refer to them). The rows are built now, from the orders as
     they are now; only the tickets are taken inside the transaction."""
-    inserted: list[dict[str, Any]] = [
-        {"id": o.id, "account_id": o.account_id, "symbol": o.symbol, "side": o.side.value,
-         "type": o.type.value, "client_order_id": o.client_order_id, "reduce_only": o.reduce_only,
-         "role": o.role.value, "created_at": from_ms(o.created_ms), **_values(o, sent.get(o.id))}
-        for o in new
-    ]  # fmt: skip
+    inserted = [new_order_row(o, _values(o, sent.get(o.id))) for o in new]
     updated = [{"k_id": o.id, **_values(o, sent.get(o.id))} for o in changed]
-    filled: list[dict[str, Any]] = [
-        {"id": f.id, "order_id": f.order_id, "account_id": f.account_id, "symbol": f.symbol,
-         "side": f.side.value, "amount": f.amount, "price": f.price, "fee": f.fee,
-         "fee_asset": f.fee_asset, "liquidity": f.liquidity.value, "position_id": f.position_id,
-         "realized_pnl": f.realized_pnl, "ts": from_ms(f.ts_ms)}
-        for f in fills
-    ]  # fmt: skip
+    filled = [fill_row(f) for f in fills]
 
     def work(session: Session) -> None:
         conn = session.connection()
@@ -138,25 +135,22 @@ def rows(
             row["ticket"] = ticket
         for row, ticket in zip(filled, _tickets(conn, FillRow, len(filled)), strict=True):
             row["ticket"] = ticket
-        execute_many(conn, _INSERT_ORDER, inserted)
-        execute_many(conn, _UPDATE_ORDER, updated)
-        execute_many(conn, _INSERT_FILL, filled)
+        execute_many(conn, INSERT_ORDER, inserted)
+        execute_many(conn, UPDATE_ORDER, updated)
+        execute_many(conn, INSERT_FILL, filled)
 
     return work
 
 
 def _values(order: Order, sent: Sent | None) -> dict[str, Any]:
-    programs = order_programs(order)
+    """The paper venue's ``order_values``, and what differs for an exchange order: what the
+    exchange knows of it (``programs.venue``) and nothing reserved here (the exchange holds the
+    funds)."""
+    values = order_values(order)
     if sent is not None:
-        programs["venue"] = sent.dump()
-    return {
-        "status": order.status.value, "filled": order.filled, "average_price": order.average_price,
-        "fee": order.fee, "triggered": order.triggered, "price": order.price,
-        "stop_price": order.stop_price, "amount": order.amount, "oco_group": order.oco_group,
-        "programs": programs, "reason": None if order.reason is None else order.reason[:200],
-        "reserved": ZERO, "reserved_asset": None,
-        "updated_at": from_ms(order.updated_ms or order.created_ms), "position_id": order.position_id,
-    }  # fmt: skip
+        values["programs"]["venue"] = sent.dump()
+    values.update(reserved=ZERO, reserved_asset=None)
+    return values
 
 
 def _tickets(conn: Any, table: type[OrderRow] | type[FillRow], n: int) -> list[int]:
@@ -165,17 +159,3 @@ def _tickets(conn: Any, table: type[OrderRow] | type[FillRow], n: int) -> list[i
     low = conn.execute(select(func.min(table.ticket))).scalar() or 0
     start = min(int(low), 0)
     return [start - i for i in range(1, n + 1)]
-
-
-_ORDERS = cast(Table, OrderRow.__table__)
-_COLUMNS = (
-    "status", "filled", "average_price", "fee", "triggered", "price", "stop_price", "amount",
-    "oco_group", "programs", "reason", "reserved", "reserved_asset", "updated_at", "position_id",
-)  # fmt: skip
-_INSERT_ORDER = insert(_ORDERS)
-_UPDATE_ORDER = (
-    update(_ORDERS)
-    .where(_ORDERS.c.id == bindparam("k_id"))
-    .values({c: bindparam(c) for c in _COLUMNS})
-)
-_INSERT_FILL = insert(cast(Table, FillRow.__table__))

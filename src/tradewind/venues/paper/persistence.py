@@ -1,4 +1,6 @@
-"""Rows ↔ domain objects for the paper venue, and the one write path for its changes."""
+"""Rows ↔ domain objects for the paper venue, and the one write path for its changes. An
+order's row and a fill's are built here for the exchange venues too (``ccxt.store``): one
+``orders`` and one ``fills`` table, written alike."""
 
 from __future__ import annotations
 
@@ -121,6 +123,9 @@ class RowTracker:
         return self.client_ids.get((account_id, client_order_id))
 
 
+# ---- order and fill rows: the paper venue's and the exchange venues' (ccxt.store) ------------
+
+
 def order_programs(order: Order) -> dict[str, Any]:
     programs: dict[str, Any] = {}
     if order.trailing:
@@ -169,14 +174,46 @@ def row_to_order(row: OrderRow) -> Order:
     )  # fmt: skip
 
 
-def _order_values(order: Order) -> dict[str, Any]:
+REASON_CHARS = 200
+"""The ``orders.reason`` column's length: a longer reason (an exchange's error message, a
+refusal naming a long value) is cut, which PostgreSQL would otherwise refuse."""
+
+
+def order_values(order: Order) -> dict[str, Any]:
+    """The columns of an order's row that change over its life (``ORDER_COLUMNS``): what an
+    update writes, and with ``new_order_row`` what an insert does. ``programs`` is a new dict,
+    so a venue may add its own records to it."""
     return {
         "status": order.status.value, "filled": order.filled, "average_price": order.average_price,
         "fee": order.fee, "triggered": order.triggered, "price": order.price, "stop_price": order.stop_price,
         "amount": order.amount, "oco_group": order.oco_group, "programs": order_programs(order),
-        "reason": order.reason, "reserved": order.reserved, "reserved_asset": order.reserved_asset,
+        "reason": None if order.reason is None else order.reason[:REASON_CHARS],
+        "reserved": order.reserved, "reserved_asset": order.reserved_asset,
         "updated_at": from_ms(order.updated_ms or order.created_ms), "position_id": order.position_id,
     }  # fmt: skip
+
+
+def new_order_row(order: Order, values: dict[str, Any]) -> dict[str, Any]:
+    """A new order's row but its ticket (each venue counts its own): the columns fixed when
+    it is made, and ``values``, its ``order_values`` with whatever the venue changed in them."""
+    return {
+        "id": order.id, "account_id": order.account_id, "symbol": order.symbol, "side": order.side.value,
+        "type": order.type.value, "client_order_id": order.client_order_id, "reduce_only": order.reduce_only,
+        "role": order.role.value, "created_at": from_ms(order.created_ms), **values,
+    }  # fmt: skip
+
+
+def fill_row(fill: Fill) -> dict[str, Any]:
+    """A fill's row but its ticket (each venue counts its own)."""
+    return {
+        "id": fill.id, "order_id": fill.order_id, "account_id": fill.account_id, "symbol": fill.symbol,
+        "side": fill.side.value, "amount": fill.amount, "price": fill.price, "fee": fill.fee,
+        "fee_asset": fill.fee_asset, "liquidity": fill.liquidity.value, "position_id": fill.position_id,
+        "realized_pnl": fill.realized_pnl, "ts": from_ms(fill.ts_ms),
+    }  # fmt: skip
+
+
+# ---- the paper venue's own rows --------------------------------------------------------------
 
 
 def row_to_position(row: PositionRow) -> Position:
@@ -292,18 +329,14 @@ def write(
     new_orders, changed_orders = [], []
     for order in orders.values():
         if order.id in rows.order_tickets:
-            changed_orders.append({"id": order.id, **_order_values(order)})
+            changed_orders.append({"k_id": order.id, **order_values(order)})
             continue
         ticket = rows.take("order")
         rows.order_tickets[order.id] = ticket
         rows.ticket_by_number[ticket] = order.id
         if order.client_order_id:
             rows.client_ids[(order.account_id, order.client_order_id)] = order.id
-        new_orders.append({
-            "id": order.id, "account_id": order.account_id, "symbol": order.symbol, "side": order.side.value,
-            "type": order.type.value, "client_order_id": order.client_order_id, "reduce_only": order.reduce_only,
-            "role": order.role.value, "ticket": ticket, "created_at": from_ms(order.created_ms), **_order_values(order),
-        })  # fmt: skip
+        new_orders.append({**new_order_row(order, order_values(order)), "ticket": ticket})
     new_positions, changed_positions = [], []
     for position in positions.values():
         if position.id in rows.position_tickets:
@@ -317,15 +350,7 @@ def write(
             "side": position.side.value, "ticket": ticket, "opened_at": from_ms(position.opened_ms),
             **_position_values(position),
         })  # fmt: skip
-    new_fills = [
-        {
-            "id": f.id, "order_id": f.order_id, "account_id": f.account_id, "symbol": f.symbol, "side": f.side.value,
-            "amount": f.amount, "price": f.price, "fee": f.fee, "fee_asset": f.fee_asset,
-            "liquidity": f.liquidity.value, "position_id": f.position_id, "realized_pnl": f.realized_pnl,
-            "ticket": rows.take("fill"), "ts": from_ms(f.ts_ms),
-        }
-        for f in fills
-    ]  # fmt: skip
+    new_fills = [{**fill_row(f), "ticket": rows.take("fill")} for f in fills]
     new_balances: list[dict[str, Any]] = []
     changed_balances: list[dict[str, Any]] = []
     new_entries: list[dict[str, Any]] = []
@@ -358,11 +383,11 @@ def write(
     # building cost more than SQLite itself.
     conn = session.connection()
     for stmt, params in (
-        (_INSERT["orders"], new_orders),
-        (_UPDATE["orders"], [_keyed(p, "id") for p in changed_orders]),
+        (INSERT_ORDER, new_orders),
+        (UPDATE_ORDER, changed_orders),
         (_INSERT["positions"], new_positions),
         (_UPDATE["positions"], [_keyed(p, "id") for p in changed_positions]),
-        (_INSERT["fills"], new_fills),
+        (INSERT_FILL, new_fills),
         (_INSERT["balances"], new_balances),
         (_UPDATE["balances"], [_keyed(p, "account_id", "asset") for p in changed_balances]),
         (_INSERT["ledger_entries"], new_entries),
@@ -382,10 +407,11 @@ def _update(table: Any, keys: tuple[str, ...], columns: Sequence[str]) -> Any:
     return stmt.values({c: bindparam(c) for c in columns})
 
 
-_ORDER_COLUMNS = (
+ORDER_COLUMNS = (
     "status", "filled", "average_price", "fee", "triggered", "price", "stop_price", "amount", "oco_group",
     "programs", "reason", "reserved", "reserved_asset", "updated_at", "position_id",
 )  # fmt: skip
+"""The columns ``order_values`` gives: what an order's update writes."""
 _POSITION_COLUMNS = (
     "amount", "entry_price", "leverage", "margin", "realized_pnl", "fees", "stop_loss", "take_profit",
     "liquidation_price", "close_price", "updated_at", "closed_at",
@@ -396,12 +422,18 @@ _TABLES: dict[str, Table] = {
 }
 _INSERT = {name: insert(table) for name, table in _TABLES.items()}
 _UPDATE = {
-    "orders": _update(_TABLES["orders"], ("id",), _ORDER_COLUMNS),
+    "orders": _update(_TABLES["orders"], ("id",), ORDER_COLUMNS),
     "positions": _update(_TABLES["positions"], ("id",), _POSITION_COLUMNS),
     "balances": _update(
         _TABLES["balances"], ("account_id", "asset"), ("free", "locked", "updated_at")
     ),
 }
+INSERT_ORDER = _INSERT["orders"]
+"""Inserts ``new_order_row`` rows with their tickets (both venues)."""
+UPDATE_ORDER = _UPDATE["orders"]
+"""Updates an order's ``ORDER_COLUMNS`` from ``order_values`` rows keyed by ``k_id`` (both venues)."""
+INSERT_FILL = _INSERT["fills"]
+"""Inserts ``fill_row`` rows with their tickets (both venues)."""
 
 
 def event_message(event: ev.Event, rows: RowTracker) -> dict[str, Any]:
