@@ -29,8 +29,8 @@ from tradewind.venues.matching import Quote
 from tradewind.venues.ops import OrderRequest, Placed
 from tradewind.venues.paper.catalog import DEFAULT_BALANCES, DEFAULT_LEVERAGE
 from tradewind.venues.paper.persistence import AccountInfo
-from tradewind.venues.paper.venue import PaperVenue, TradeCheck
-from tradewind.venues.requests import build_order, check_stops
+from tradewind.venues.paper.venue import PaperVenue
+from tradewind.venues.requests import TradeCheck, build_order, check_stops, judge_trade
 
 DEFAULT_ACCOUNT_NAME = "Paper"
 
@@ -420,13 +420,7 @@ async def check_market_trade(
         asset, required = instrument.base, order.amount
     balance = venue.balances(account_id).get(asset)
     free = balance.free if balance else Decimal(0)
-    try:
-        check_stops(side, quote, stop_loss, take_profit)
-    except InvalidOrder as e:
-        return TradeCheck(False, required, free, price, e.message)
-    if required > free:
-        return TradeCheck(False, required, free, price, "Insufficient funds")
-    return TradeCheck(True, required, free, price)
+    return judge_trade(side, quote, required, free, "Insufficient funds", stop_loss, take_profit)
 
 
 async def close_user_accounts(session: AsyncSession, venues: Venues, user_id: str) -> None:

@@ -4,6 +4,7 @@ instrument before anything changes, the same on paper and on an exchange."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from tradewind.domain.instruments import Instrument, InvalidOrder
@@ -71,6 +72,33 @@ def build_order(
         trailing=request.trailing, bracket=bracket, rearm=request.rearm,
         oco_group=request.oco_group,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class TradeCheck:
+    """What a market trade would need, without placing it."""
+
+    valid: bool
+    required_margin: Decimal
+    free_margin: Decimal
+    price: Decimal
+    error: str | None = None
+
+
+def judge_trade(
+    side: Side, quote: Quote, required: Decimal, free: Decimal, short: str,
+    stop_loss: Decimal | None, take_profit: Decimal | None,
+) -> TradeCheck:  # fmt: skip
+    """A market trade's check once what it needs (``required``) and what is free are known:
+    refused for its stops, else for ``short`` when it needs more than is free."""
+    price = quote.ask if side is Side.BUY else quote.bid
+    try:
+        check_stops(side, quote, stop_loss, take_profit)
+    except InvalidOrder as e:
+        return TradeCheck(False, required, free, price, e.message)
+    if required > free:
+        return TradeCheck(False, required, free, price, short)
+    return TradeCheck(True, required, free, price)
 
 
 def check_stops(

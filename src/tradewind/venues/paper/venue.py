@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -60,22 +59,11 @@ from tradewind.venues.ops import PlaceOp as PlaceOp
 from tradewind.venues.ops import PriceListener as PriceListener
 from tradewind.venues.paper import persistence
 from tradewind.venues.paper.ledger import AccountSummary, Balance, PaperLedger
-from tradewind.venues.requests import build_order, check_stops
+from tradewind.venues.requests import TradeCheck, build_order, check_stops, judge_trade
 
 log = get_logger("tradewind.paper")
 Write = Callable[[Session], None]
 """Writes for a unit of work on the store (a function of its session)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TradeCheck:
-    """What a market trade would need, without placing it."""
-
-    valid: bool
-    required_margin: Decimal
-    free_margin: Decimal
-    price: Decimal
-    error: str | None = None
 
 
 class PaperVenue:
@@ -589,13 +577,7 @@ class PaperVenue:
         asset, required, short = self.ledger.requirement(order, price)
         balance = self.ledger.balances(AccountId(account_id)).get(asset)
         free = balance.free if balance else Decimal(0)
-        try:
-            check_stops(side, quote, stop_loss, take_profit)
-        except InvalidOrder as e:
-            return TradeCheck(False, required, free, price, e.message)
-        if required > free:
-            return TradeCheck(False, required, free, price, short)
-        return TradeCheck(True, required, free, price)
+        return judge_trade(side, quote, required, free, short, stop_loss, take_profit)
 
     async def reset_account(self, account_id: str) -> None:
         """Cancel every open order, close every position at market, then set the balances

@@ -22,7 +22,8 @@ from tradewind.services import trading
 from tradewind.store.tables import FillRow, OrderRow
 from tradewind.venues.matching import Quote
 from tradewind.venues.ops import Placed
-from tradewind.venues.paper.venue import PaperVenue, TradeCheck
+from tradewind.venues.paper.venue import PaperVenue
+from tradewind.venues.requests import TradeCheck
 
 TIMEFRAMES = {"M1": "1m", "M5": "5m", "M15": "15m", "H1": "1h", "H4": "4h", "D1": "1d"}
 _PENDING_TYPE = {
