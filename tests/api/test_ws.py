@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from decimal import Decimal as D
 from typing import Any
 
+import anyio
 import pytest
-from starlette.testclient import TestClient
+from starlette.testclient import TestClient, WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
+from tests.api.v1.test_live_trading import FakeClients
+from tests.fakes.binance import FakeBinance
 from tests.helpers import PASSWORD, unique_email
 from tradewind.api.app import create_app
 from tradewind.domain.clock import ManualClock
@@ -17,7 +22,7 @@ from tradewind.settings import Settings
 
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
-    return {"ws_queue_size": 20}
+    return {"ws_queue_size": 20, "exchange_poll_seconds": 0.05}
 
 
 class Live:
@@ -26,15 +31,26 @@ class Live:
         self.clock = clock
         self.venue = client.app.state.runtime.venues.paper  # type: ignore[attr-defined]
 
-    def key(self, scope: str = "trade") -> str:
+    def key(self, scope: str = "trade", exchange: FakeBinance | None = None) -> str:
+        """A new user's key: on their default paper account, or bound to the trading account
+        that came with ``exchange``'s keys."""
         email = unique_email()
         self.client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
         token = self.client.post(
             "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
         ).json()
+        auth = {"Authorization": f"Bearer {token['access_token']}"}
+        bound = {}
+        if exchange is not None:
+            r = self.client.post("/api/v1/exchange-accounts", headers=auth, json={
+                "exchange": "binance", "api_key": exchange.api_key, "secret": exchange.secret,
+            })  # fmt: skip
+            assert r.status_code == 201 and r.json()["status"] == "verified", r.text
+            accounts = self.client.get("/api/v1/accounts", headers=auth).json()
+            (account_id,) = [a["account_id"] for a in accounts if a["venue"] == "binance"]
+            bound = {"account_id": account_id}
         key = self.client.post(
-            "/api/v1/api-keys", json={"name": "ws", "scope": scope},
-            headers={"Authorization": f"Bearer {token['access_token']}"},
+            "/api/v1/api-keys", json={"name": "ws", "scope": scope, **bound}, headers=auth,
         ).json()  # fmt: skip
         return str(key["token"])
 
@@ -57,6 +73,22 @@ def until(ws: Any, kind: str, limit: int = 50) -> dict[str, Any]:
         if message.get("type") == kind:
             return message
     raise AssertionError(f"no {kind} message")
+
+
+def within(ws: WebSocketTestSession, seconds: float = 5.0) -> dict[str, Any]:
+    """``ws.receive_json()``, failing after ``seconds`` rather than waiting for ever."""
+
+    async def receive() -> Any:
+        with anyio.fail_after(seconds):
+            return await ws._send_rx.receive()
+
+    try:
+        message = ws.portal.call(receive)
+    except TimeoutError:
+        raise AssertionError(f"nothing arrived within {seconds} s") from None
+    ws._raise_on_close(message)
+    received: dict[str, Any] = json.loads(message["text"])
+    return received
 
 
 class TestNative:
@@ -153,3 +185,86 @@ class TestTradyn:
             live.move("EURUSD", 1.103)
             note = until(ws, "notification")["data"]
             assert note["event"] == "tp_hit"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBinance]:
+    with FakeBinance() as fake:
+        fake.set_price("BTC/USDT", 50_200)
+        yield fake
+
+
+@pytest.fixture
+def live_exchange(settings: Settings, clock: ManualClock, fake: FakeBinance) -> Iterator[Live]:
+    """The app with its CCXT clients pointed at the fake exchange."""
+    app = create_app(settings, clock=clock, exchange_clients=FakeClients(fake))
+    with TestClient(app) as client:
+        yield Live(client, clock)
+
+
+class TestTradynOnAnExchangeAccount:
+    """A Tradyn key bound to an exchange account streams that account on its venue: the
+    exchange's prices (not the paper market's) and the orders the terminal sends there."""
+
+    def test_ticks_are_the_exchanges_and_orders_come_from_the_exchange_account(
+        self, live_exchange: Live, fake: FakeBinance
+    ) -> None:
+        live = live_exchange
+        token = live.key(exchange=fake)
+        headers = {"Authorization": f"Bearer {token}"}
+        with live.client.websocket_connect("/compat/tradyn/v1/ws", headers=headers) as ws:
+            login = within(ws)["data"]["login"]
+            account = live.client.get("/compat/tradyn/v1/api/account", headers=headers).json()
+            assert login == account["data"]["login"]
+            ws.send_json({"action": "subscribe", "symbols": ["BTCUSDT"]})
+            assert within(ws) == {"type": "subscribed", "data": {"symbols": ["BTCUSDT"]}}
+            live.move("BTC/USDT", 7000)  # the paper market's BTC/USDT: not this account's
+
+            tick = within(ws)
+            assert tick["type"] == "tick"
+            assert {k: tick["data"][k] for k in ("symbol", "bid", "ask", "last")} == {
+                "symbol": "BTCUSDT", "bid": 50200.0, "ask": 50200.0, "last": 50200.0,
+            }  # fmt: skip
+            ws.send_json({"action": "unsubscribe", "symbols": ["BTCUSDT"]})
+            while within(ws)["type"] != "unsubscribed":  # ticks sent before it
+                pass
+
+            bought = live.client.post("/compat/tradyn/v1/api/trade", headers=headers, json={
+                "symbol": "BTCUSDT", "action": "buy", "volume": 0.01,
+            }).json()["data"]  # fmt: skip
+
+            events = [within(ws)]
+            while events[-1]["data"].get("event") != "order_filled":
+                events.append(within(ws))
+            assert {e["type"] for e in events} == {"order"}
+            filled = events[-1]["data"]
+            assert filled == {
+                "ticket": bought["order"], "symbol": "BTCUSDT", "type": "buy", "state": "filled",
+                "volume": 0.01, "price": 50200.0, "event": "order_filled",
+            }  # fmt: skip
+            assert filled["ticket"] < 0  # an exchange order's ticket
+            assert [(t.side.value, t.qty) for t in fake.trades] == [("BUY", D("0.01"))]
+
+    def test_a_spot_account_streams_no_positions(
+        self, live_exchange: Live, fake: FakeBinance
+    ) -> None:
+        live = live_exchange
+        headers = {"Authorization": f"Bearer {live.key(exchange=fake)}"}
+        with live.client.websocket_connect("/compat/tradyn/v1/ws", headers=headers) as ws:
+            assert within(ws)["type"] == "connected"
+            live.client.post("/compat/tradyn/v1/api/trade", headers=headers,
+                             json={"symbol": "BTCUSDT", "action": "buy", "volume": 0.01})  # fmt: skip
+            live.client.post("/compat/tradyn/v1/api/trade", headers=headers,
+                             json={"symbol": "BTCUSDT", "action": "sell", "volume": 0.01})  # fmt: skip
+            received = []
+            while sum(m["data"].get("event") == "order_filled" for m in received) < 2:
+                received.append(within(ws))
+            ws.send_json({"action": "subscribe", "symbols": ["BTCUSDT.P"]})
+            ws.send_json({"action": "ping"})
+            while (received[-1])["type"] != "pong":
+                received.append(within(ws))
+
+            assert {m["type"] for m in received} == {"order", "error", "pong"}  # no position
+            assert [m for m in received if m["type"] == "error"] == [{
+                "type": "error", "error": "binance is traded on spot markets only: no perpetual BTCUSDT.P",
+            }]  # fmt: skip

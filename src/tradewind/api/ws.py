@@ -6,14 +6,22 @@ clients that cannot set headers, ``?token=…``. A read scope is enough.
 
 A client that falls ``ws_queue_size`` messages behind is disconnected with close code 4008
 ("too slow"); the venue never waits for a client.
+
+Tradyn's stream follows the key's account on its own venue (``for_account``), as Tradyn's
+terminal does. The paper venue publishes on the bus (``tick:<symbol>``, ``account:<id>``); an
+exchange's ``CcxtVenue`` publishes nothing there, so the stream listens to that venue itself
+while it is open: its events for the account (order events with the tickets the store gave
+them; a spot account has no positions) and its polled prices (bid = ask = last) of the symbols
+subscribed, which it polls from then on. The native stream stays on the paper venue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -21,14 +29,19 @@ from fastapi import WebSocket, WebSocketDisconnect
 from tradewind.api.deps import resolve_principal
 from tradewind.api.registry import public_router
 from tradewind.api.runtime import Runtime
-from tradewind.domain.errors import DomainError, NotFound
+from tradewind.domain import events as ev
+from tradewind.domain.errors import DomainError, NotFound, VenueUnavailable
+from tradewind.domain.numbers import decimal_text
 from tradewind.engine.bus import Message, Subscription
 from tradewind.services import trading
 from tradewind.services.api_keys import Principal
+from tradewind.venues.ccxt.venue import CcxtVenue
+from tradewind.venues.paper.persistence import RowTracker, event_message
 
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_FORBIDDEN = 4003
 CLOSE_TOO_SLOW = 4008
+CLOSE_TRY_AGAIN = 1013
 
 router = public_router()
 
@@ -40,6 +53,15 @@ class Stream:
     principal: Principal
     account_id: str
     sub: Subscription
+    venue: trading.TradingVenue
+    """The venue the stream's symbols, ticks and events are of."""
+
+    def tick_topic(self, symbol: str) -> str:
+        """The subscription's topic for ``symbol``'s ticks: the paper venue's bus topic; a
+        live venue's own (its prices are not the paper market's)."""
+        if isinstance(self.venue, CcxtVenue):
+            return f"tick:{self.venue.name}:{symbol}"
+        return f"tick:{symbol}"
 
 
 async def _authenticate(websocket: WebSocket, runtime: Runtime) -> Principal | None:
@@ -68,7 +90,10 @@ async def _serve(
     handle: Callable[[Stream, dict[str, Any]], Any],
     render: Callable[[Stream, Message], dict[str, Any] | None],
     hello: Callable[[Stream], dict[str, Any]],
+    *,
+    own_venue: bool = False,
 ) -> None:
+    """``own_venue``: the account's venue (``for_account``), else the paper venue."""
     runtime: Runtime = websocket.app.state.runtime
     principal = await _authenticate(websocket, runtime)
     if principal is None:
@@ -77,14 +102,25 @@ async def _serve(
         account_id = await trading.resolve_account(
             session, runtime.venues, principal.user_id, key_account_id=principal.account_id
         )
+        venue: trading.TradingVenue = runtime.venues.paper
+        if own_venue:
+            try:
+                venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+            except DomainError as e:  # not connected yet: try again; keys deleted: refused
+                code = CLOSE_TRY_AGAIN if isinstance(e, VenueUnavailable) else CLOSE_FORBIDDEN
+                await websocket.close(code=code, reason=e.message[:120])
+                return
     await websocket.accept()
     sub = runtime.bus.subscribe(f"account:{account_id}", maxsize=runtime.settings.ws_queue_size)
-    stream = Stream(websocket, runtime, principal, account_id, sub)
+    stream = Stream(websocket, runtime, principal, account_id, sub, venue)
+    detach = _follow_live_venue(stream) if isinstance(venue, CcxtVenue) else None
     await websocket.send_json(hello(stream))
 
     async def pump() -> None:
         while True:
             message = await sub.queue.get()
+            if isinstance(stream.venue, CcxtVenue):
+                message = await _with_ticket(stream, message)
             out = render(stream, message)
             if out is not None:
                 await websocket.send_json(out)
@@ -116,6 +152,52 @@ async def _serve(
         for task in tasks:
             task.cancel()
         sub.close()
+        if detach is not None:
+            detach()
+
+
+def _follow_live_venue(stream: Stream) -> Callable[[], None]:
+    """Deliver a live venue's events for the stream's account, and its prices of the symbols
+    subscribed, to the stream's subscription (as the bus would); returns what stops it."""
+    venue = stream.venue
+    assert isinstance(venue, CcxtVenue)
+    no_tickets = RowTracker()  # an exchange order's ticket is in the store: ``_with_ticket``
+
+    def on_events(events: Sequence[ev.Event]) -> None:
+        for event in events:
+            message = event_message(event, no_tickets)
+            owner = message.get("order", message.get("position", message)).get("account_id")
+            if owner == stream.account_id:
+                stream.sub.deliver(message)
+
+    def on_prices(symbol: str, path: Sequence[tuple[int, Decimal]]) -> None:
+        if stream.tick_topic(symbol) in stream.sub.topics and path:
+            ts, last = path[-1]
+            price = decimal_text(last)
+            stream.sub.deliver({
+                "type": "tick", "symbol": symbol, "bid": price, "ask": price, "last": price, "ts": ts,
+            })  # fmt: skip
+
+    venue.listeners.append(on_events)
+    venue.price_listeners.append(on_prices)
+
+    def detach() -> None:
+        with contextlib.suppress(ValueError):
+            venue.listeners.remove(on_events)
+        with contextlib.suppress(ValueError):
+            venue.price_listeners.remove(on_prices)
+
+    return detach
+
+
+async def _with_ticket(stream: Stream, message: Message) -> Message:
+    """An exchange order's event with the order's ticket, which the store holds."""
+    order = message.get("order")
+    if order is None or order.get("ticket") is not None:
+        return message
+    async with stream.runtime.sessions() as session:
+        tickets = await trading.order_tickets(session, [order["order_id"]])
+    return {**message, "order": {**order, "ticket": tickets.get(order["order_id"])}}
 
 
 def _symbols(stream: Stream, names: Any, resolve: Callable[[str], str]) -> list[str]:
@@ -170,7 +252,7 @@ async def native_ws(websocket: WebSocket) -> None:
 def _tradyn_render(stream: Stream, message: Message) -> dict[str, Any] | None:
     from tradewind.api.dialects.tradyn.views import tradyn_name
 
-    venue = stream.runtime.venues.paper
+    venue = stream.venue
     kind = message.get("type", "")
     if kind == "tick":
         symbol = message["symbol"]
@@ -209,14 +291,17 @@ async def _tradyn_handle(stream: Stream, request: dict[str, Any]) -> dict[str, A
     from tradewind.api.dialects.tradyn.views import native_symbol
 
     action = request.get("action")
-    venue = stream.runtime.venues.paper
+    venue = stream.venue
     try:
         if action == "ping":
             return {"type": "pong"}
         if action in ("subscribe", "unsubscribe"):
             symbols = _symbols(stream, request.get("symbols"), lambda s: native_symbol(venue, s))
+            if action == "subscribe" and isinstance(venue, CcxtVenue):
+                for symbol in symbols:  # polled from now on: its ticks come with each poll
+                    venue.watch(symbol)
             (stream.sub.add if action == "subscribe" else stream.sub.remove)(
-                *[f"tick:{s}" for s in symbols]
+                *[stream.tick_topic(s) for s in symbols]
             )
             return {"type": action + "d", "data": {"symbols": request.get("symbols")}}
     except DomainError as e:
@@ -231,5 +316,5 @@ async def _tradyn_handle(stream: Stream, request: dict[str, Any]) -> dict[str, A
 async def tradyn_ws(websocket: WebSocket) -> None:
     await _serve(
         websocket, _tradyn_handle, _tradyn_render,
-        lambda s: {"type": "connected", "data": {"login": s.account_id}},
+        lambda s: {"type": "connected", "data": {"login": s.account_id}}, own_venue=True,
     )  # fmt: skip
