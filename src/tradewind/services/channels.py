@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradewind.domain.clock import Clock
 from tradewind.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from tradewind.domain.ids import new_id
-from tradewind.engine.bots import BotEngine, BotSpec
+from tradewind.engine.bots import BotSpec
 from tradewind.services import bots, trading
 from tradewind.store.db import execute_many_async
 from tradewind.store.tables import (
@@ -233,7 +233,6 @@ async def remember(
 class Deps:
     venues: trading.Venues
     clock: Clock
-    engine: BotEngine
 
 
 async def open_signal(
@@ -255,7 +254,7 @@ async def open_signal(
     await session.commit()
     subs = await _subscribers(session, channel.id, plan)
     try:
-        await deps.venues.priced(deps.engine, plan["symbol"])
+        await deps.venues.priced(deps.venues.engine(deps.venues.paper.name), plan["symbol"])
     except DomainError as e:
         made: list[BotSpec | DomainError] = [e] * len(subs)
     else:

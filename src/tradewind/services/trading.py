@@ -146,23 +146,24 @@ class Venues:
             )
         return venue
 
+    def _holding(self, account_id: str) -> TradingVenue | None:
+        """The venue holding ``account_id`` in memory, if any (no ownership check)."""
+        if self.paper.find_account(account_id) is not None:
+            return self.paper
+        return next((v for v in self.live if v.has_account(account_id)), None)
+
     def venue_of(self, account_id: str) -> TradingVenue:
-        """The live venue holding ``account_id`` in memory, else the paper venue (to value a
-        bot's holdings at its own market's price; no ownership check)."""
-        for venue in self.live:
-            if venue.has_account(account_id):
-                return venue
-        return self.paper
+        """The venue holding ``account_id`` in memory, else the paper venue (to value a bot's
+        holdings at its own market's price; no ownership check)."""
+        return self._holding(account_id) or self.paper
 
     def engine_of(self, account_id: str) -> BotEngine:
         """The engine of the venue holding ``account_id`` in memory (no ownership check: for
         bots the caller has already checked)."""
-        if self.paper.find_account(account_id) is not None:
-            return self._engines[self.paper.name]
-        for venue in self.live:
-            if venue.has_account(account_id):
-                return self._engines[venue.name]
-        raise VenueUnavailable(f"account {account_id} is not connected to its exchange")
+        venue = self._holding(account_id)
+        if venue is None:
+            raise VenueUnavailable(f"account {account_id} is not connected to its exchange")
+        return self._engines[venue.name]
 
     async def engine_for(self, session: AsyncSession, user_id: str, account_id: str) -> BotEngine:
         """The bot engine of the caller's account's venue (NotFound for anyone else's)."""

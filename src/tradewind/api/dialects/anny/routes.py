@@ -154,7 +154,7 @@ async def _once(
 
 
 def _deps(runtime: RuntimeDep) -> channels.Deps:
-    return channels.Deps(runtime.venues, runtime.clock, runtime.bots)
+    return channels.Deps(runtime.venues, runtime.clock)
 
 
 async def _open(
