@@ -268,3 +268,37 @@ class TestTradynOnAnExchangeAccount:
             assert [m for m in received if m["type"] == "error"] == [{
                 "type": "error", "error": "binance is traded on spot markets only: no perpetual BTCUSDT.P",
             }]  # fmt: skip
+
+
+class TestTheNativeStreamOnAnExchangeAccount:
+    def test_ticks_are_the_exchanges_and_orders_come_from_the_exchange_account(
+        self, live_exchange: Live, fake: FakeBinance
+    ) -> None:
+        """A key bound to an exchange account streams that account on its venue, as the
+        native terminal trades it: the exchange's polled prices (the paper market's BTC/USDT
+        moves apart) and the orders sent there."""
+        live = live_exchange
+        headers = {"Authorization": f"Bearer {live.key(exchange=fake)}"}
+        with live.client.websocket_connect("/api/v1/ws", headers=headers) as ws:
+            welcome = within(ws)
+            assert welcome["type"] == "welcome"
+            ws.send_json({"op": "subscribe", "channel": "ticks", "symbols": ["BTC/USDT"]})
+            assert within(ws) == {"type": "subscribed", "channel": "ticks", "symbols": ["BTC/USDT"]}
+            live.move("BTC/USDT", 7000)  # the paper market's BTC/USDT: not this account's
+            tick = within(ws)
+            assert (tick["type"], tick["symbol"], tick["last"]) == ("tick", "BTC/USDT", "50200")
+            ws.send_json({"op": "unsubscribe", "channel": "ticks", "symbols": ["BTC/USDT"]})
+            while within(ws)["type"] != "unsubscribed":  # ticks sent before it
+                pass
+
+            placed = live.client.post(
+                f"/api/v1/accounts/{welcome['account_id']}/orders", headers=headers,
+                json={"symbol": "BTC/USDT", "side": "buy", "amount": "0.01"},
+            )  # fmt: skip
+            assert placed.status_code == 201, placed.text
+            while (event := within(ws))["type"] != "order_filled":
+                pass
+            assert (event["order"]["order_id"], event["order"]["status"]) == (
+                placed.json()["order_id"], "filled",
+            )  # fmt: skip
+            assert [(t.side.value, t.qty) for t in fake.trades] == [("BUY", D("0.01"))]

@@ -7,12 +7,12 @@ clients that cannot set headers, ``?token=…``. A read scope is enough.
 A client that falls ``ws_queue_size`` messages behind is disconnected with close code 4008
 ("too slow"); the venue never waits for a client.
 
-Tradyn's stream follows the key's account on its own venue (``for_account``), as Tradyn's
-terminal does. The paper venue publishes on the bus (``tick:<symbol>``, ``account:<id>``); an
+Both streams follow the key's account on its own venue (``for_account``), as the terminals
+do. The paper venue publishes on the bus (``tick:<symbol>``, ``account:<id>``); an
 exchange's ``CcxtVenue`` publishes nothing there, so the stream listens to that venue itself
 while it is open: its events for the account (order events with the tickets the store gave
 them; a spot account has no positions) and its polled prices (bid = ask = last) of the symbols
-subscribed, which it polls from then on. The native stream stays on the paper venue.
+subscribed, which it polls from then on.
 """
 
 from __future__ import annotations
@@ -90,10 +90,7 @@ async def _serve(
     handle: Callable[[Stream, dict[str, Any]], Any],
     render: Callable[[Stream, Message], dict[str, Any] | None],
     hello: Callable[[Stream], dict[str, Any]],
-    *,
-    own_venue: bool = False,
 ) -> None:
-    """``own_venue``: the account's venue (``for_account``), else the paper venue."""
     runtime: Runtime = websocket.app.state.runtime
     principal = await _authenticate(websocket, runtime)
     if principal is None:
@@ -102,14 +99,12 @@ async def _serve(
         account_id = await trading.resolve_account(
             session, runtime.venues, principal.user_id, key_account_id=principal.account_id
         )
-        venue: trading.TradingVenue = runtime.venues.paper
-        if own_venue:
-            try:
-                venue = await runtime.venues.for_account(session, principal.user_id, account_id)
-            except DomainError as e:  # not connected yet: try again; keys deleted: refused
-                code = CLOSE_TRY_AGAIN if isinstance(e, VenueUnavailable) else CLOSE_FORBIDDEN
-                await websocket.close(code=code, reason=e.message[:120])
-                return
+        try:
+            venue = await runtime.venues.for_account(session, principal.user_id, account_id)
+        except DomainError as e:  # not connected yet: try again; keys deleted: refused
+            code = CLOSE_TRY_AGAIN if isinstance(e, VenueUnavailable) else CLOSE_FORBIDDEN
+            await websocket.close(code=code, reason=e.message[:120])
+            return
     await websocket.accept()
     sub = runtime.bus.subscribe(f"account:{account_id}", maxsize=runtime.settings.ws_queue_size)
     stream = Stream(websocket, runtime, principal, account_id, sub, venue)
@@ -206,6 +201,16 @@ def _symbols(stream: Stream, names: Any, resolve: Callable[[str], str]) -> list[
     return [resolve(n) for n in names]
 
 
+def _follow_ticks(stream: Stream, symbols: list[str], subscribe: bool) -> None:
+    """(Un)subscribe the stream to ``symbols``' ticks on its venue; a live venue polls a
+    symbol from its first subscription on (its ticks come with each poll)."""
+    if subscribe and isinstance(stream.venue, CcxtVenue):
+        for symbol in symbols:
+            stream.venue.watch(symbol)
+    topics = [stream.tick_topic(s) for s in symbols]
+    (stream.sub.add if subscribe else stream.sub.remove)(*topics)
+
+
 # ---- native ------------------------------------------------------------------------------------
 
 NOTIFY = {"stop_loss": "sl_hit", "take_profit": "tp_hit", "liquidation": "liquidation"}
@@ -221,14 +226,13 @@ def _native_render(stream: Stream, message: Message) -> dict[str, Any] | None:
 
 async def _native_handle(stream: Stream, request: dict[str, Any]) -> dict[str, Any] | None:
     op = request.get("op")
-    venue = stream.runtime.venues.paper
+    venue = stream.venue
     try:
         if op == "ping":
             return {"type": "pong"}
         if op in ("subscribe", "unsubscribe") and request.get("channel") == "ticks":
             symbols = _symbols(stream, request.get("symbols"), lambda s: venue.instrument(s).symbol)
-            topics = [f"tick:{s}" for s in symbols]
-            (stream.sub.add if op == "subscribe" else stream.sub.remove)(*topics)
+            _follow_ticks(stream, symbols, op == "subscribe")
             return {"type": f"{op}d", "channel": "ticks", "symbols": symbols}
     except DomainError as e:
         return {"type": "error", "message": e.message}
@@ -297,12 +301,7 @@ async def _tradyn_handle(stream: Stream, request: dict[str, Any]) -> dict[str, A
             return {"type": "pong"}
         if action in ("subscribe", "unsubscribe"):
             symbols = _symbols(stream, request.get("symbols"), lambda s: native_symbol(venue, s))
-            if action == "subscribe" and isinstance(venue, CcxtVenue):
-                for symbol in symbols:  # polled from now on: its ticks come with each poll
-                    venue.watch(symbol)
-            (stream.sub.add if action == "subscribe" else stream.sub.remove)(
-                *[stream.tick_topic(s) for s in symbols]
-            )
+            _follow_ticks(stream, symbols, action == "subscribe")
             return {"type": action + "d", "data": {"symbols": request.get("symbols")}}
     except DomainError as e:
         return {"type": "error", "error": e.message}
@@ -316,5 +315,5 @@ async def _tradyn_handle(stream: Stream, request: dict[str, Any]) -> dict[str, A
 async def tradyn_ws(websocket: WebSocket) -> None:
     await _serve(
         websocket, _tradyn_handle, _tradyn_render,
-        lambda s: {"type": "connected", "data": {"login": s.account_id}}, own_venue=True,
+        lambda s: {"type": "connected", "data": {"login": s.account_id}},
     )  # fmt: skip
