@@ -12,8 +12,7 @@ import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
-from tests.api.v1.test_live_trading import FakeClients
-from tests.fakes.binance import FakeBinance
+from tests.fakes.binance import FakeBinance, FakeClients
 from tests.helpers import PASSWORD, unique_email
 from tradewind.api.app import create_app
 from tradewind.domain.clock import ManualClock
@@ -185,13 +184,6 @@ class TestTradyn:
             live.move("EURUSD", 1.103)
             note = until(ws, "notification")["data"]
             assert note["event"] == "tp_hit"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBinance]:
-    with FakeBinance() as fake:
-        fake.set_price("BTC/USDT", 50_200)
-        yield fake
 
 
 @pytest.fixture

@@ -5,26 +5,18 @@ a spot account cannot do (positions, perpetuals) is refused in that envelope, na
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
 
 from tests.api.dialects.test_tradyn import BASE, bearer, data, error
-from tests.api.v1.test_live_trading import FakeClients, exchange_account, until
+from tests.api.exchange import exchange_account, until
 from tests.conftest import Harness
-from tests.fakes.binance import FakeBinance
+from tests.fakes.binance import FakeBinance, FakeClients
 from tests.helpers import new_key, new_user
 
 BTC = "BTC/USDT"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBinance]:
-    with FakeBinance() as fake:
-        fake.set_price(BTC, 50_200)
-        yield fake
 
 
 @pytest.fixture

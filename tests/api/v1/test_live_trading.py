@@ -5,7 +5,7 @@ service's polling, its engine per venue), stopped, and resumed after a restart."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal as D
 from typing import Any
@@ -13,14 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.exchange import exchange_account, until
 from tests.conftest import Harness
-from tests.fakes.binance import SPOT_ONLY_OPTIONS, FakeBinance, point_ccxt
+from tests.fakes.binance import FakeBinance, FakeClients
 from tests.helpers import key_auth, new_key, new_user
 from tradewind.api.app import create_app
 from tradewind.domain.clock import ManualClock
 from tradewind.settings import Settings
 from tradewind.venues.ccxt.client_ids import exchange_client_id
-from tradewind.venues.ccxt.clients import Credentials, ccxt_client
 
 BTC = "BTC/USDT"
 V1 = "/api/v1"
@@ -36,26 +36,8 @@ LADDER = [
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeBinance]:
-    with FakeBinance() as fake:
-        fake.set_price(BTC, 50_200)
-        yield fake
-
-
-@pytest.fixture
 def settings_overrides() -> dict[str, object]:
     return {"exchange_poll_seconds": 0.05}
-
-
-class FakeClients:
-    """Tradewind's own client factory, every URL pointed at the fake."""
-
-    def __init__(self, fake: FakeBinance) -> None:
-        self.fake = fake
-
-    def __call__(self, exchange_id: str, credentials: Credentials | None = None) -> Any:
-        config = {"options": SPOT_ONLY_OPTIONS, "timeout": 3000, "timeout_on_exit": 0}
-        return point_ccxt(ccxt_client(exchange_id, credentials, config=config), self.fake.url)
 
 
 @pytest.fixture
@@ -66,19 +48,6 @@ def exchange_clients(fake: FakeBinance) -> FakeClients:
 async def trader(client: httpx.AsyncClient) -> dict[str, str]:
     user = await new_user(client)
     return key_auth(await new_key(client, user["auth"], "full"))
-
-
-async def exchange_account(client: httpx.AsyncClient, h: dict[str, str], fake: FakeBinance) -> str:
-    """Add the fake's keys; the id of the trading account they came with."""
-    r = await client.post(f"{V1}/exchange-accounts", headers=h, json={
-        "exchange": "binance", "api_key": fake.api_key, "secret": fake.secret, "label": "main",
-    })  # fmt: skip
-    assert r.status_code == 201, r.text
-    assert r.json()["status"] == "verified"
-    listed = (await client.get(f"{V1}/accounts", headers=h)).json()
-    (account,) = [a for a in listed if a["venue"] == "binance"]
-    assert account["name"] == "main"
-    return str(account["account_id"])
 
 
 async def started_grid(client: httpx.AsyncClient, h: dict[str, str], account_id: str) -> str:
@@ -108,14 +77,6 @@ def named(fake: FakeBinance, name: str, account_id: str) -> Any:
     cid = exchange_client_id(name, account_id=account_id)
     found = [o for o in fake.orders if o.client_order_id == cid]
     return found[0] if found else None
-
-
-async def until(check: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> None:
-    """Wait for the service's polling to make ``check`` true."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def bot_orders(client: httpx.AsyncClient, h: dict[str, str], bot_id: str) -> list[Any]:

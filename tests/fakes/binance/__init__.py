@@ -8,7 +8,7 @@ pointed at it. Nothing here touches the internet.
 """
 
 from tests.fakes.binance.api import RecordedRequest
-from tests.fakes.binance.client import SPOT_ONLY_OPTIONS, ccxt_binance, point_ccxt
+from tests.fakes.binance.client import SPOT_ONLY_OPTIONS, FakeClients, ccxt_binance, point_ccxt
 from tests.fakes.binance.faults import Fault, FaultKind
 from tests.fakes.binance.model import (
     DEFAULT_BALANCES,
@@ -36,6 +36,7 @@ __all__ = [
     "Balance",
     "Candle",
     "FakeBinance",
+    "FakeClients",
     "Fault",
     "FaultKind",
     "Market",

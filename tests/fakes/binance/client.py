@@ -9,6 +9,7 @@ import ccxt
 import ccxt.async_support
 
 from tests.fakes.binance.server import FakeBinance
+from tradewind.venues.ccxt.clients import Credentials, ccxt_client
 
 # Optional: load_markets then makes one request (spot exchangeInfo) instead of seven (spot,
 # futures, margin pairs and the wallet's coin list, all of which the fake also serves).
@@ -82,3 +83,15 @@ def ccxt_binance(fake: FakeBinance, *, async_: bool = True, **config: Any) -> An
     else:
         exchange = ccxt.binance({**settings, **config})
     return point_ccxt(exchange, fake.url)
+
+
+class FakeClients:
+    """Tradewind's own CCXT client factory (``exchange_clients`` of the app), every URL
+    pointed at ``fake``."""
+
+    def __init__(self, fake: FakeBinance) -> None:
+        self.fake = fake
+
+    def __call__(self, exchange_id: str, credentials: Credentials | None = None) -> Any:
+        config = {"options": SPOT_ONLY_OPTIONS, "timeout": 3000, "timeout_on_exit": 0}
+        return point_ccxt(ccxt_client(exchange_id, credentials, config=config), self.fake.url)
