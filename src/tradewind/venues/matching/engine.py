@@ -233,7 +233,6 @@ class MatchingEngine:
         that checked the funds; a refusal here is a bug, and raises."""
         current = list(orders)
         instrument = self._instrument(current[0].symbol)
-        rate, settle = instrument.maker_fee, instrument.settle
         fills: list[Fill] = []
         done: list[tuple[Order, Fill]] = []
         made: dict[int, int] = {}  # pair -> when its resting order was made, for arrival order
@@ -243,16 +242,9 @@ class MatchingEngine:
                 if pair not in made:  # the order that rested before the batch: let it go
                     self._book.release(order)
                     self._open.forget(order)
-                amount, price = order.remaining, order.price
-                assert price is not None
-                fill = Fill(
-                    id=FillId(self._new_id(PREFIX_FILL)), order_id=order.id,
-                    account_id=order.account_id, symbol=order.symbol, side=order.side,
-                    amount=amount, price=price, fee=instrument.notional(amount, price) * rate,
-                    fee_asset=settle, liquidity=Liquidity.MAKER, ts_ms=ts,
-                )  # fmt: skip
-                order.filled, order.average_price, order.fee = amount, price, order.fee + fill.fee
-                order.status, order.updated_ms = OrderStatus.FILLED, ts
+                assert order.price is not None
+                fill = self._new_fill(order, instrument, order.price, Liquidity.MAKER, ts)
+                record_fill(order, fill, instrument.tick_size, ts)
                 child = programs.rearm_order(order, fill, OrderId(self._new_id(PREFIX_ORDER)))
                 assert child is not None
                 current[pair] = child
@@ -428,14 +420,7 @@ class MatchingEngine:
         if bound and not self._fit_to_position(order, ts, events):
             return
         instrument = self._instrument(order.symbol)
-        rate = instrument.maker_fee if liquidity is Liquidity.MAKER else instrument.taker_fee
-        amount = order.remaining
-        fill = Fill(
-            id=FillId(self._new_id(PREFIX_FILL)), order_id=order.id, account_id=order.account_id,
-            symbol=order.symbol, side=order.side, amount=amount, price=price,
-            fee=instrument.notional(amount, price) * rate, fee_asset=instrument.settle,
-            liquidity=liquidity, ts_ms=ts,
-        )  # fmt: skip
+        fill = self._new_fill(order, instrument, price, liquidity, ts)
         fill, settled = self._book.settle(order, fill)
         status = record_fill(order, fill, instrument.tick_size, ts)
         if status is OrderStatus.FILLED:
@@ -445,6 +430,20 @@ class MatchingEngine:
         events.append(OrderFilled(snapshot(order), fill))
         events += settled
         self._after_fill(order, fill, events)
+
+    def _new_fill(
+        self, order: Order, instrument: Instrument, price: Decimal, liquidity: Liquidity, ts: int
+    ) -> Fill:
+        """The fill of ``order``'s whole remaining amount at ``price`` (its fee at the
+        liquidity's rate, in the settlement asset)."""
+        rate = instrument.maker_fee if liquidity is Liquidity.MAKER else instrument.taker_fee
+        amount = order.remaining
+        return Fill(
+            id=FillId(self._new_id(PREFIX_FILL)), order_id=order.id, account_id=order.account_id,
+            symbol=order.symbol, side=order.side, amount=amount, price=price,
+            fee=instrument.notional(amount, price) * rate, fee_asset=instrument.settle,
+            liquidity=liquidity, ts_ms=ts,
+        )  # fmt: skip
 
     def _after_fill(self, order: Order, fill: Fill, events: list[Event]) -> None:
         """The programs, in this order: OCO, reduce-only upkeep, re-arm, bracket."""
