@@ -21,10 +21,10 @@ def resample(candles: Candles, bar: Timeframe | int) -> Candles:
         raise ValueError("bar length must be positive")
     if not len(candles):
         return candles
-    ts = candles.ts
-    if not (ts % length).any() and (len(ts) < 2 or int((ts[1:] - ts[:-1]).min()) >= length):
-        return candles  # each bar opens its own interval: nothing to merge (a bot on the bars)
-    bucket = candles.ts - candles.ts % length
+    offset = candles.ts % length
+    if not offset.any():  # ascending bars each on an interval's start: one an interval
+        return candles  # nothing to merge (a bot on the bars)
+    bucket = candles.ts - offset
     starts = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
     lasts = np.concatenate((starts[1:], [len(candles)])) - 1
     return Candles(
