@@ -959,11 +959,21 @@ class BotEngine:
     def _forget_tag(self, r: Runner, seq: int) -> None:
         """A placement's tag is kept while an order of it is open (its re-armed successor, its
         bracket legs share the seq); then dropped, so a bot's state does not grow with every
-        order it ever placed (it is written on every cycle)."""
-        self._forget_tags(r, (seq,))
+        order it ever placed (it is written on every cycle). A fill's path: the scan stops at
+        the first open order of the placement (a grid's re-arm, usually)."""
+        if seq not in r.tags:
+            return
+        for order in self._open_orders(r):
+            key = parse_client_order_id(order.client_order_id)
+            if key is not None and key.seq == seq:
+                return
+        r.tags.pop(seq, None)
 
     def _forget_tags(self, r: Runner, seqs: Iterable[int]) -> None:
         """``_forget_tag`` for many placements, the open orders read once."""
+        seqs = [seq for seq in seqs if seq in r.tags]
+        if not seqs:
+            return
         open_seqs = {
             key.seq
             for order in self._open_orders(r)
@@ -1111,8 +1121,8 @@ class BotEngine:
         """For a backtester that ran a bot's re-arm programs compiled: give the bot these
         fills ``(fill, its order's client id, the time the venue's tick reported it)``, each
         as a ``FillIn`` would (its books, its log line, ``on_fill``), in one go. Only for a
-        strategy with ``records_program_fills``: it gets one context, as things are after the
-        batch, and may only log; the log lines carry the tick's time. Every fill completes its
+        strategy with ``records_program_fills``: it gets one context, the venue's balances and
+        price as after the batch, and may only log; the log lines carry the tick's time. Every fill completes its
         order (the re-arm took its place)."""
         r = self._runners[bot_id]
         strategy = r.strategy
