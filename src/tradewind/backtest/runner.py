@@ -16,6 +16,11 @@ price or time its ``wake()`` waits for, a signal due, a bar close for a strategy
 on bars. A vectorised search over the candles' highs and lows finds the next bar that comes
 near any of them (within a margin of the spread); the bars before it are jumped in one step
 (``PaperVenue.jump``), their equity computed from the holdings, which cannot change there.
+
+Where a spot grid's only reactions are its re-arms, the bars are run compiled instead
+(``backtest/compiled.py``): a numba loop of the re-arm program finds the fills along the same
+paths, the matching engine commits them (``commit_ladder``) and the bot takes them in one
+batch; ``tests/backtest/test_compiled.py`` checks it gives what walking every bar gives.
 """
 
 from __future__ import annotations
@@ -147,7 +152,8 @@ async def run_backtest(
 ) -> BacktestResult:
     """Run the bot over the candles; raises ``DomainError`` for settings or a run the venue
     refuses, ``Cancelled`` when ``cancelled()`` turns true (checked between steps). Without
-    ``jump`` every bar is walked (the tests check that jumping changes nothing)."""
+    ``jump`` every bar is walked, none jumped or run compiled (the tests check that jumping
+    and compiled bars change nothing)."""
     run = _Run(spec, progress, cancelled)
     run.jumps = jump
     with _older_objects_frozen():

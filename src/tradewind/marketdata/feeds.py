@@ -404,7 +404,6 @@ class _BarVertices(_Vertices):
     def __init__(self, candles: Candles, corner_offsets: Int64s) -> None:
         self._c, self._corners = candles, corner_offsets
         self._corner_list = [int(c) for c in corner_offsets]
-        self._ts0 = int(candles.ts[0])
         self._n = len(candles)
         self._bar = int(corner_offsets[3])
         """Bar ``b`` opens at offset ``b * bar`` (no gaps: every step is one bar)."""
@@ -448,8 +447,9 @@ class _BarVertices(_Vertices):
 
 
 _VERTICES: dict[tuple[Any, ...], tuple[tuple[Any, ...], _Vertices]] = {}
-"""The last two series' path vertices, by their arrays' memory (a sweep runs hundreds of
-backtests on the same candles: building the vertices was a fifth of each run). The entry
+"""The last two stored path vertices of series with gaps (one without computes its own,
+``_BarVertices``), by their arrays' memory (a sweep runs hundreds of backtests on the same
+candles: building the vertices was a fifth of each run). The entry
 holds the arrays, so their memory is not reused while it lives; candles are never changed
 in place."""
 

@@ -10,10 +10,10 @@ from tradewind.api.v1.trading_schemas import (
     OrderRead,
     PositionRead,
 )
+from tradewind.domain.clock import from_ms
 from tradewind.domain.orders import Fill, Order, OrderRole, OrderStatus, OrderType, Position, Side
 from tradewind.services import trading
 from tradewind.store.tables import FillRow, OrderRow, PositionRow, TradingAccountRow
-from tradewind.venues.paper.persistence import from_ms
 from tradewind.venues.paper.venue import PaperVenue
 
 

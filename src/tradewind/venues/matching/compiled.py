@@ -16,8 +16,8 @@ What it runs, exactly as ``MatchingEngine.on_prices`` would (docs/paper-trading.
   (the re-arm, with flip), and the other way round. ``Ladder.of`` builds the pairs from the
   open orders and says None for anything else (a stop, a bracket, an order without a
   re-arm, overlapping pairs), which the Python engine handles.
-- Each bar is the path open, nearer extreme, farther extreme, close at 0, 1/3, 2/3 and 1 of
-  the bar; a gap to the next bar's open is a segment at the next open's time. Along a
+- Each bar is the path open, low, high, close (high before low for a down bar: the replay's
+  OHLC path rule, ``marketdata.feeds``) at 0, 1/3, 2/3 and 1 of the bar; a gap to the next bar's open is a segment at the next open's time. Along a
   falling segment the buys fill highest first, along a rising one the sells lowest first,
   each at the time the segment reaches it (interpolated, truncated to the millisecond).
 - The loop stops *before* a bar in which the strategy may have to act (its wake levels or

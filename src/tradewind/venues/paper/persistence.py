@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from tradewind.domain import events as ev
-from tradewind.domain.clock import from_ms as from_ms
-from tradewind.domain.clock import to_ms as to_ms
+from tradewind.domain.clock import from_ms, to_ms
 from tradewind.domain.errors import NotFound
 from tradewind.domain.numbers import decimal_text, optional_text
 from tradewind.domain.orders import (
