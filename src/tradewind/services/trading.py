@@ -30,7 +30,13 @@ from tradewind.venues.ops import OrderRequest, Placed
 from tradewind.venues.paper.catalog import DEFAULT_BALANCES, DEFAULT_LEVERAGE
 from tradewind.venues.paper.persistence import AccountInfo
 from tradewind.venues.paper.venue import PaperVenue
-from tradewind.venues.requests import TradeCheck, build_order, check_stops, judge_trade
+from tradewind.venues.requests import (
+    TradeCheck,
+    build_order,
+    check_stops,
+    judge_trade,
+    spot_requirement,
+)
 
 DEFAULT_ACCOUNT_NAME = "Paper"
 
@@ -402,7 +408,7 @@ async def check_market_trade(
         return venue.check_trade(
             account_id, symbol, side, amount, stop_loss=stop_loss, take_profit=take_profit
         )
-    venue.balances(account_id)  # the account is on this venue
+    balances = venue.balances(account_id)  # (and the account is on this venue)
     instrument = venue.instrument(symbol)
     quote = await priced_quote(venue, symbol)
     price = quote.ask if side is Side.BUY else quote.bid
@@ -414,12 +420,8 @@ async def check_market_trade(
         )  # fmt: skip
     except InvalidOrder as e:
         return TradeCheck(False, Decimal(0), Decimal(0), price, e.message)
-    if side is Side.BUY:
-        asset = instrument.quote
-        required = instrument.notional(order.amount, price) * (1 + instrument.taker_fee)
-    else:
-        asset, required = instrument.base, order.amount
-    balance = venue.balances(account_id).get(asset)
+    asset, required = spot_requirement(instrument, side, order.amount, price)
+    balance = balances.get(asset)
     free = balance.free if balance else Decimal(0)
     return judge_trade(side, quote, required, free, "Insufficient funds", stop_loss, take_profit)
 

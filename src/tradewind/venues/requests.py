@@ -85,6 +85,16 @@ class TradeCheck:
     error: str | None = None
 
 
+def spot_requirement(
+    instrument: Instrument, side: Side, amount: Decimal, price: Decimal
+) -> tuple[str, Decimal]:
+    """What a spot order of ``amount`` at ``price`` needs free: a buy its cost with the taker
+    fee in the quote asset, a sell the amount in the base asset."""
+    if side is Side.BUY:
+        return instrument.quote, instrument.notional(amount, price) * (1 + instrument.taker_fee)
+    return instrument.base, amount
+
+
 def judge_trade(
     side: Side, quote: Quote, required: Decimal, free: Decimal, short: str,
     stop_loss: Decimal | None, take_profit: Decimal | None,

@@ -28,6 +28,7 @@ from tradewind.venues.paper.ledger.accounts import (
     unrealised,
 )
 from tradewind.venues.paper.ledger.contracts import Contracts
+from tradewind.venues.requests import spot_requirement
 
 
 class PaperLedger:
@@ -305,10 +306,8 @@ class PaperLedger:
             if instrument.is_derivative:
                 need = self.contracts.to_reserve(account, instrument, order, reference_price)
                 return instrument.settle, need, "Insufficient margin"
-            if order.side is Side.BUY:
-                notional = instrument.notional(order.remaining, reference_price)
-                return instrument.quote, notional * (1 + instrument.taker_fee), "Insufficient funds"
-            return instrument.base, order.remaining, "Insufficient funds"
+            asset, need = spot_requirement(instrument, order.side, order.remaining, reference_price)
+            return asset, need, "Insufficient funds"
 
     def reserve(self, order: Order, reference_price: Decimal) -> list[Event]:
         account = self._account(order.account_id)
