@@ -23,7 +23,7 @@ from tradewind.engine.bots import BotEngine
 from tradewind.services.pagination import Page, make_page, paginate
 from tradewind.store.db import StoreRunner
 from tradewind.store.tables import FillRow, OrderRow, PositionRow, TradingAccountRow
-from tradewind.venues.base import Venue
+from tradewind.venues.base import EngineVenue, Venue
 from tradewind.venues.ccxt.venue import CcxtVenue
 from tradewind.venues.matching import Quote
 from tradewind.venues.ops import OrderRequest, Placed
@@ -188,11 +188,7 @@ class Venues:
         """Make sure ``symbol`` has a price on ``engine``'s venue: a live venue polls it once
         (it polls only the symbols it watches); Conflict when there is still none."""
         venue = engine.venue
-        venue.instrument(symbol)
-        if venue.mark(symbol) is None:
-            live = self._by_name.get(venue.name)
-            if isinstance(live, CcxtVenue):
-                await live.poll_price(symbol)
+        await _polled(venue, symbol)
         if venue.mark(symbol) is None:
             raise Conflict(f"no price for {symbol} yet; try again when the market has one")
 
@@ -370,11 +366,17 @@ async def order_by_ticket(session: AsyncSession, account_id: str, ticket: int) -
 # ---- market trades with stops (Tradyn's terminal) ------------------------------------------
 
 
-async def priced_quote(venue: TradingVenue, symbol: str) -> Quote:
-    """``symbol``'s quote; a live venue polls the price first when it has none yet."""
+async def _polled(venue: TradingVenue | EngineVenue, symbol: str) -> None:
+    """Check ``symbol`` is the venue's; a live venue polls its price once when it has none yet
+    (it polls only the symbols it watches)."""
     venue.instrument(symbol)
     if isinstance(venue, CcxtVenue) and venue.mark(symbol) is None:
         await venue.poll_price(symbol)
+
+
+async def priced_quote(venue: TradingVenue, symbol: str) -> Quote:
+    """``symbol``'s quote; a live venue polls the price first when it has none yet."""
+    await _polled(venue, symbol)
     return venue.quote(symbol)
 
 
