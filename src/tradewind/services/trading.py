@@ -10,6 +10,7 @@ user's account, order or position is always "not found".
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -344,6 +345,27 @@ def unrealized_pnl(
         * instrument.contract_size
         * position.side.sign
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountProfile:
+    name: str
+    leverage: Decimal
+    demo: bool
+    """No real money: a paper account, or an account on an exchange's testnet."""
+
+
+async def account_profile(
+    session: AsyncSession, venue: TradingVenue, user_id: str, account_id: str
+) -> AccountProfile:
+    """An account's name, leverage and whether it trades real money (an exchange account is
+    spot: its venue's leverage is 1)."""
+    if isinstance(venue, PaperVenue):
+        info = venue.account(account_id)
+        return AccountProfile(info.name, info.leverage, demo=True)
+    row = await owned_account(session, user_id, account_id)
+    testnet = venue.name.endswith(TESTNET_SUFFIX)
+    return AccountProfile(row.name, venue.summary(account_id).leverage, demo=testnet)
 
 
 async def order_tickets(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, int]:

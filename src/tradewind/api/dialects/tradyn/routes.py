@@ -119,18 +119,11 @@ def _time(value: str | None, field: str) -> datetime | None:
 
 @router.get("/api/account", summary="Balance, equity, margin, free margin, margin level, profit")
 async def account(t: Reader) -> dict[str, Any]:
-    if isinstance(t.venue, PaperVenue):
-        info = t.venue.account(t.account_id)
-        name, leverage, mode = info.name, info.leverage, "demo"
-    else:  # an exchange account: spot, no leverage; a testnet's is a demo account
-        row = await trading.owned_account(t.session, t.principal.user_id, t.account_id)
-        testnet = t.venue.name.endswith(trading.TESTNET_SUFFIX)
-        name, leverage, mode = (
-            row.name,
-            t.venue.summary(t.account_id).leverage,
-            "demo" if testnet else "real",
-        )
-    return ok(views.account(t.venue, t.account_id, name=name, leverage=leverage, trade_mode=mode))
+    profile = await trading.account_profile(t.session, t.venue, t.principal.user_id, t.account_id)
+    mode = "demo" if profile.demo else "real"
+    return ok(views.account(
+        t.venue, t.account_id, name=profile.name, leverage=profile.leverage, trade_mode=mode,
+    ))  # fmt: skip
 
 
 @router.get("/api/account/history", summary="Closed deals between from and to")
