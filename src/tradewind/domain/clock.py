@@ -28,12 +28,19 @@ class Clock(Protocol):
         """Current time, timezone-aware UTC."""
         ...
 
+    def now_ms(self) -> int:
+        """``now()`` in epoch milliseconds."""
+        ...
+
 
 class SystemClock:
     """Wall-clock time."""
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -43,16 +50,18 @@ class ManualClock:
     """A clock tests move by hand."""
 
     def __init__(self, start: datetime) -> None:
-        self._now = start
+        self.set(start)
 
     def now(self) -> datetime:
         return self._now
 
-    def advance(self, seconds: float) -> None:
-        from datetime import timedelta
+    def now_ms(self) -> int:
+        """Kept with the time it is set to (a backtest asks for it many times a step)."""
+        return self._ms
 
-        self._now = self._now + timedelta(seconds=seconds)
+    def advance(self, seconds: float) -> None:
+        self.set(self._now + timedelta(seconds=seconds))
 
     def set(self, now: datetime) -> None:
         """Jump to ``now`` (a backtest moves its clock along the candles)."""
-        self._now = now
+        self._now, self._ms = now, to_ms(now)

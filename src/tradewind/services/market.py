@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from tradewind.domain.clock import Clock, to_ms
+from tradewind.domain.clock import Clock
 from tradewind.domain.errors import NotFound, ValidationFailed
 from tradewind.domain.instruments import Instrument
 from tradewind.marketdata.candles import Candles
@@ -29,7 +29,7 @@ class MarketData:
         self._source_tf: dict[tuple[str, str], Timeframe] = {}
 
     def now_ms(self) -> int:
-        return to_ms(self._clock.now())
+        return self._clock.now_ms()
 
     def replay_feeds(
         self, instruments: Iterable[Instrument], *, bar_seconds: float

@@ -31,7 +31,7 @@ from typing import Any
 import ccxt.async_support as ccxt
 import numpy as np
 
-from tradewind.domain.clock import Clock, to_ms
+from tradewind.domain.clock import Clock
 from tradewind.logs import get_logger
 from tradewind.marketdata.candles import Candles
 from tradewind.marketdata.live import LiveFeed
@@ -174,7 +174,7 @@ class LivePrices:
     # ---- internals -------------------------------------------------------------------------
 
     def _now(self) -> int:
-        return to_ms(self._clock.now())
+        return self._clock.now_ms()
 
     def _group(self, markets: Mapping[str, Any]) -> list[_Group]:
         listed: dict[str, list[LiveFeed]] = {}

@@ -47,7 +47,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from tradewind.domain import events as ev
-from tradewind.domain.clock import Clock, to_ms
+from tradewind.domain.clock import Clock
 from tradewind.domain.errors import DomainError, InsufficientFunds, NotFound, VenueUnavailable
 from tradewind.domain.ids import new_id as default_new_id
 from tradewind.domain.instruments import Instrument, InvalidOrder
@@ -259,7 +259,7 @@ class CcxtVenue:
     # ---- reading ---------------------------------------------------------------------------
 
     def now_ms(self) -> int:
-        return to_ms(self._clock.now())
+        return self._clock.now_ms()
 
     def instrument(self, symbol: str) -> Instrument:
         try:

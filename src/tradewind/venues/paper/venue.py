@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from tradewind.domain import events as ev
-from tradewind.domain.clock import Clock, from_ms, to_ms
+from tradewind.domain.clock import Clock, from_ms
 from tradewind.domain.errors import DomainError, NotFound, VenueUnavailable
 from tradewind.domain.ids import new_id as default_new_id
 from tradewind.domain.instruments import Instrument, InvalidOrder
@@ -93,8 +92,6 @@ class PaperVenue:
             writer = StoreRunner(sessions.kw["bind"])
         self._writer = writer
         self._clock = clock
-        self._now_seen: datetime | None = None
-        self._now_ms = 0
         self._bus = bus
         self._new_id = new_id
         self._lock = asyncio.Lock()
@@ -148,10 +145,7 @@ class PaperVenue:
         self.rows.restore(state)
 
     def now_ms(self) -> int:
-        now = self._clock.now()
-        if now is not self._now_seen:  # a backtest's clock hands out one datetime a step
-            self._now_seen, self._now_ms = now, to_ms(now)
-        return self._now_ms
+        return self._clock.now_ms()
 
     def _require_connected(self) -> None:
         if not self.connected:
