@@ -368,6 +368,26 @@ async def account_profile(
     return AccountProfile(row.name, venue.summary(account_id).leverage, demo=testnet)
 
 
+async def tickets(
+    session: AsyncSession, venue: TradingVenue, order_ids: Sequence[str]
+) -> tuple[Mapping[str, int], Mapping[str, int]]:
+    """Order and position id -> ticket, covering at least ``order_ids``: the paper venue
+    keeps all of them in memory; an exchange account's orders have theirs in the store (and
+    it has no positions)."""
+    if isinstance(venue, PaperVenue):
+        return venue.rows.order_tickets, venue.rows.position_tickets
+    return await order_tickets(session, order_ids), {}
+
+
+async def order_id_by_ticket(
+    session: AsyncSession, venue: TradingVenue, account_id: str, ticket: int
+) -> str | None:
+    """The id of the account's order or position with ``ticket``, if it has one."""
+    if isinstance(venue, PaperVenue):
+        return venue.rows.ticket_by_number.get(ticket)
+    return await order_by_ticket(session, account_id, ticket)
+
+
 async def order_tickets(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, int]:
     """The tickets of the orders (an exchange account's, which live in the store)."""
     if not order_ids:

@@ -49,15 +49,12 @@ class Terminal:
     session: AsyncSession
 
     async def tickets(self, orders: Iterable[Order]) -> views.Tickets:
-        """The tickets of ``orders`` (and, on paper, of every position)."""
-        if isinstance(self.venue, PaperVenue):
-            return views.Tickets(self.venue.rows.order_tickets, self.venue.rows.position_tickets)
-        return views.Tickets(await trading.order_tickets(self.session, [o.id for o in orders]))
+        """The tickets of ``orders`` (and of the account's positions)."""
+        found = await trading.tickets(self.session, self.venue, [o.id for o in orders])
+        return views.Tickets(*found)
 
     async def order_id(self, ticket: int) -> str | None:
-        if isinstance(self.venue, PaperVenue):
-            return self.venue.rows.ticket_by_number.get(ticket)
-        return await trading.order_by_ticket(self.session, self.account_id, ticket)
+        return await trading.order_id_by_ticket(self.session, self.venue, self.account_id, ticket)
 
     def paper(self, field: str, what: str) -> PaperVenue:
         """The paper venue, for what needs positions; an exchange account (spot) has none:

@@ -38,7 +38,7 @@ _PENDING_TYPE = {
 
 @dataclass(frozen=True)
 class Tickets:
-    """Order and position id → ticket, for the orders and positions being answered."""
+    """Order and position id → ticket, covering at least the orders and positions answered."""
 
     orders: Mapping[str, int]
     positions: Mapping[str, int] = field(default_factory=dict)
