@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tradewind.domain.clock import from_ms
-from tradewind.domain.orders import Fill, Side
+from tradewind.domain.orders import Fill
 from tradewind.venues.matching import compiled
 from tradewind.venues.matching.engine import snapshot
+from tradewind.venues.paper.ledger.core import spot_flows
 
 if TYPE_CHECKING:
     from tradewind.backtest.runner import _Run
@@ -87,7 +88,7 @@ async def ladder_bars(run: _Run, i: int) -> int | None:
     if end == i:
         return i
     const, exposure = run._equity_model()
-    base_total, quote_total = _totals(run)
+    holdings = run._holdings()
     rows = walked.rows
     done = matching.commit_ladder(
         ladder.orders,
@@ -116,8 +117,8 @@ async def ladder_bars(run: _Run, i: int) -> int | None:
             for (order, fill), at_ms in zip(done, handled, strict=True)
         ],
     )
-    _equity(run, i, end, rows[:, compiled.F_BAR], [f for _, f in done], const, exposure,
-            base_total, quote_total)  # fmt: skip
+    _equity(run, i, end, rows[:, compiled.F_BAR], [f for _, f in done], (const, exposure),
+            holdings)  # fmt: skip
     run.compiled_bars += end - i
     return int(end)
 
@@ -139,46 +140,24 @@ def _eligible(run: _Run) -> bool:
     return not run.venue.ledger.positions(run.account)
 
 
-def _totals(run: _Run) -> tuple[Decimal, Decimal]:
-    balances = run.venue.ledger.balances(run.account)
-    base, quote = balances.get(run.instrument.base), balances.get(run.instrument.quote)
-    return (
-        Decimal(0) if base is None else base.total,
-        Decimal(0) if quote is None else quote.total,
-    )
-
-
 def _equity(
-    run: _Run, a: int, b: int, bars: compiled.Int64s, fills: list[Fill], const: float, exposure: float,
-    base: Decimal, quote: Decimal,
+    run: _Run, a: int, b: int, bars: compiled.Int64s, fills: list[Fill],
+    model: tuple[float, float], holdings: tuple[Decimal, Decimal],
 ) -> None:  # fmt: skip
-    """Bars ``[a, b)``'s equity: ``const + exposure * close`` with the holdings after the fills
-    of each bar, as ``_Run._equity_model`` reads them from the exact balances."""
-    instrument = run.instrument
-    consts = np.empty(len(fills) + 1, np.float64)  # [0]: before the first fill
-    exposures = np.empty(len(fills) + 1, np.float64)
-    consts[0], exposures[0] = const, exposure
-    for k, fill in enumerate(fills, 1):
-        cost = instrument.notional(fill.amount, fill.price)
-        if fill.side is Side.BUY:
-            base, quote = base + fill.amount, quote - cost
-        else:
-            base, quote = base - fill.amount, quote + cost
-        quote -= fill.fee
-        consts[k], exposures[k] = float(quote), float(base)
-    # piece by piece: the holdings change only at the bars with fills (a million bars with a
-    # few fills made four 8 MB temporaries here)
-    out = run.equity[a - run.spec.start : b - run.spec.start]
-    close = run.close[a:b]
-
-    def mark(lo: int, hi: int, held: int) -> None:
-        np.multiply(close[lo - a : hi - a], exposures[held], out=out[lo - a : hi - a])
-        out[lo - a : hi - a] += consts[held]
-
+    """Bars ``[a, b)``'s equity with the holdings after the fills of each bar: ``model``
+    (``_Run._equity_model``) before the first fill, then what the ledger holds after each
+    (``holdings``, the base and quote before, moved as ``spot_flows`` says the ledger moves
+    them), read as ``_Run._equity_model`` reads them."""
+    base, quote = holdings
+    models = [model]  # [k]: after the first k fills
+    for fill, (got, paid) in zip(fills, spot_flows(run.instrument, fills), strict=True):
+        base, quote = base + got, quote - paid - fill.fee
+        models.append((float(quote), float(base)))
+    # piece by piece: the holdings change only at the bars with fills
     start, held = a, 0  # bars from ``start`` on hold what the first ``held`` fills left
     for k, bar in enumerate(bars.tolist(), 1):
         if bar > start:
-            mark(start, bar, held)
+            run._mark(start, bar, *models[held])
             start = bar
         held = k
-    mark(start, b, held)
+    run._mark(start, b, *models[held])

@@ -323,10 +323,7 @@ class _Run:
                     continue
             j = self._next_event_bar(i)
             if j > i:  # nothing can happen in bars i..j-1: jump them
-                const, exposure = self._equity_model()
-                quiet = self.equity[i - spec.start : j - spec.start]  # in place: no temporaries
-                np.multiply(self.close[i:j], exposure, out=quiet)
-                quiet += const
+                self._mark(i, j, *self._equity_model())
                 if j >= len(self.ts):
                     break
                 self.engine.skip_bars(spec.symbol, int(self.ts[j]))
@@ -563,22 +560,33 @@ class _Run:
 
     # ---- what the account is worth ------------------------------------------------------
 
+    def _holdings(self) -> tuple[Decimal, Decimal]:
+        """The account's base and quote asset, in all (free and held)."""
+        balances = self.venue.ledger.balances(self.account)
+        base, quote = balances.get(self.instrument.base), balances.get(self.instrument.quote)
+        return (
+            Decimal(0) if base is None else base.total,
+            Decimal(0) if quote is None else quote.total,
+        )
+
     def _equity_model(self) -> tuple[float, float]:
         """Equity as ``const + exposure * price`` for the holdings now (they do not change
         until the next event)."""
-        base = self.instrument.base
-        const, exposure = 0.0, 0.0
-        for asset, balance in self.venue.ledger.balances(self.account).items():
-            if asset == base:
-                exposure += float(balance.total)
-            elif asset == self.instrument.quote:
-                const += float(balance.total)
+        base, quote = self._holdings()
+        const, exposure = float(quote), float(base)
         for p in self.venue.ledger.positions(self.account):
             size = float(p.amount * self.instrument.contract_size)
             sign = 1.0 if p.side is Side.BUY else -1.0
             exposure += sign * size
             const -= sign * size * float(p.entry_price)
         return const, exposure
+
+    def _mark(self, a: int, b: int, const: float, exposure: float) -> None:
+        """Bars ``[a, b)``'s equity, ``const + exposure * close``, written in place (no
+        temporaries: a jump may cover a million bars)."""
+        out = self.equity[a - self.spec.start : b - self.spec.start]
+        np.multiply(self.close[a:b], exposure, out=out)
+        out += const
 
     def _equity_at(self, price: Decimal) -> Decimal:
         const, exposure = self._equity_model()

@@ -31,6 +31,18 @@ from tradewind.venues.paper.ledger.contracts import Contracts
 from tradewind.venues.requests import spot_requirement
 
 
+def spot_flows(instrument: Instrument, fills: Sequence[Fill]) -> list[tuple[Decimal, Decimal]]:
+    """What each spot fill moves, exactly: the base it brings in (negative for a sell) and
+    the quote it pays out (negative for a sell: received), its fee aside (in the quote
+    asset, ``Fill.fee``)."""
+    flows = []
+    with localcontext(EXACT):
+        for fill in fills:
+            cost = instrument.notional(fill.amount, fill.price)
+            flows.append((fill.amount, cost) if fill.side is Side.BUY else (-fill.amount, -cost))
+    return flows
+
+
 class PaperLedger:
     """Balances, reservations, positions and margin of paper accounts; the engine's book.
 
@@ -359,13 +371,8 @@ class PaperLedger:
             raise InvalidOrder("a batch settles spot fills only", "symbol")
         base = quote = fee = ZERO
         with localcontext(EXACT):
-            for fill in fills:
-                cost = instrument.notional(fill.amount, fill.price)
-                if fill.side is Side.BUY:
-                    base, quote = base + fill.amount, quote - cost
-                else:
-                    base, quote = base - fill.amount, quote + cost
-                fee += fill.fee
+            for fill, (got, paid) in zip(fills, spot_flows(instrument, fills), strict=True):
+                base, quote, fee = base + got, quote - paid, fee + fill.fee
             ts = fills[-1].ts_ms
             self._record(account, instrument.base, base, "trade", None, ts)
             self._record(account, instrument.quote, quote, "trade", None, ts)
