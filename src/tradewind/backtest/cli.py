@@ -26,6 +26,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tradewind.console import console
+from tradewind.domain.clock import from_ms
 from tradewind.domain.errors import DomainError, ValidationFailed
 from tradewind.marketdata.timeframes import Timeframe
 from tradewind.settings import Settings
@@ -333,7 +334,7 @@ def _plain(value: Decimal) -> str:
 
 
 def _utc(ts_ms: int) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+    return from_ms(ts_ms).strftime("%Y-%m-%d %H:%M")
 
 
 def _money_decimals(start_balance: Decimal) -> int:

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tradewind.backtest.metrics import DAY_MS, BacktestMetrics, EquityCurve
+from tradewind.domain.clock import from_ms, to_ms
 from tradewind.marketdata.candles import Candles
 from tradewind.marketdata.timeframes import MINUTE_MS, Timeframe
 
@@ -222,7 +223,7 @@ def _plain(value: float) -> str:
 
 
 def _utc(ts_ms: int | float, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime(fmt)
+    return from_ms(int(ts_ms)).strftime(fmt)
 
 
 # label, kind; kinds: money, pct (already a percent), fraction (0..1), ratio, count, seconds
@@ -463,12 +464,12 @@ def _x_ticks(t0: int, t1: int) -> list[tuple[int, str]]:
 
 
 def _month_ticks(t0: int, t1: int, months: int, fmt: str) -> list[tuple[int, str]]:
-    start = datetime.fromtimestamp(t0 / 1000, UTC)
+    start = from_ms(t0)
     index = -(-(start.year * 12 + start.month - 1) // months) * months
     ticks: list[tuple[int, str]] = []
     while True:
         moment = datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
-        ts = int(moment.timestamp() * 1000)
+        ts = to_ms(moment)
         if ts > t1:
             return ticks
         if ts >= t0:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from tradewind.backtest.runner import BacktestSpec, TimedSignal
+from tradewind.domain.clock import from_ms
 from tradewind.domain.errors import ValidationFailed
 from tradewind.engine.bots import HISTORY_BARS
 from tradewind.marketdata import Timeframe
@@ -48,7 +48,7 @@ def _bad(name: str, message: str) -> ValidationFailed:
 
 
 def _day(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+    return from_ms(ms).strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from tradewind.domain.clock import Clock
+from tradewind.domain.clock import Clock, to_ms
 from tradewind.domain.errors import NotFound, ValidationFailed
 from tradewind.domain.instruments import Instrument
 from tradewind.marketdata.candles import Candles
@@ -18,7 +18,7 @@ from tradewind.marketdata.timeframes import Timeframe
 
 # Replays are anchored here, so a given wall-clock time always shows the same market position
 # (a restart resumes where the market was, not from the first bar).
-REPLAY_ANCHOR_MS = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1000)
+REPLAY_ANCHOR_MS = to_ms(datetime(2026, 1, 1, tzinfo=UTC))
 
 
 class MarketData:

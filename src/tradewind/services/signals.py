@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from tradewind.domain.bots import BotStatus
-from tradewind.domain.clock import Clock
+from tradewind.domain.clock import Clock, from_ms, to_ms
 from tradewind.domain.errors import DomainError, NotFound, ValidationFailed
 from tradewind.domain.ids import new_id
 from tradewind.domain.instruments import Instrument
@@ -141,7 +141,7 @@ def parse_timestamp(value: Any, field_name: str = "timestamp") -> int | None:
         when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         raise bad(field_name, f"{value!r} is not a unix time or an ISO 8601 time") from None
-    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() * 1000)
+    return to_ms(when)  # (naive: UTC)
 
 
 def parse_max_lag(value: Any, field_name: str = "maxLag") -> int | None:
@@ -379,7 +379,7 @@ def _acknowledge(
         "dedup_key": key, "symbol": incoming.symbol, "action": incoming.action.value,
         "amount": incoming.amount, "price": incoming.price,
         "investment_type": incoming.investment_type,
-        "signal_ts": None if incoming.ts_ms is None else datetime.fromtimestamp(incoming.ts_ms / 1000, UTC),
+        "signal_ts": None if incoming.ts_ms is None else from_ms(incoming.ts_ms),
         "max_lag": incoming.max_lag, "bot_id": incoming.bot_id, "token": incoming.token,
         "status": "accepted", "message": "accepted", "created_at": now,
         "body": {k: v for k, v in incoming.body.items() if k not in SECRETS},

@@ -12,6 +12,7 @@ from tradewind.api.deps import ReadScope, RuntimeDep
 from tradewind.api.registry import public_router
 from tradewind.api.v1.schemas import errors
 from tradewind.api.v1.trading_schemas import Dec
+from tradewind.domain.clock import from_ms
 from tradewind.domain.instruments import Instrument, InstrumentKind
 
 router = public_router(prefix="/markets", tags=["market data"])
@@ -102,7 +103,7 @@ async def ticker(venue: str, symbol: str, principal: ReadScope, runtime: Runtime
         bid=q.bid,
         ask=q.ask,
         last=q.last,
-        ts=datetime.fromtimestamp(q.ts_ms / 1000, UTC),
+        ts=from_ms(q.ts_ms),
     )
 
 

@@ -117,6 +117,7 @@ from tradewind.api.dialects.haas.routes import PAPER_ID, Body, Partner, haas_sym
 from tradewind.api.registry import public_router
 from tradewind.backtest import jobs
 from tradewind.backtest.request import VENUE, BacktestRequest, coverage
+from tradewind.domain.clock import to_ms
 from tradewind.domain.errors import Conflict, NotFound, ValidationFailed
 from tradewind.domain.instruments import Instrument, InstrumentKind
 from tradewind.marketdata import (
@@ -369,14 +370,10 @@ async def _completed(
     return row
 
 
-def _ms(value: datetime) -> int:
-    return round(value.timestamp() * 1000)
-
-
 def end_unix(row: BacktestRow) -> int:
     """The ``endUnix`` asked here (the job's end is it less 1 ms), or for a job asked natively
     (its end is the last bar's open) the end of its last bar."""
-    end_ms = _ms(row.end_at)
+    end_ms = to_ms(row.end_at)
     if (end_ms + 1) % 1000 == 0:
         return (end_ms + 1) // 1000
     bar = Timeframe(row.timeframe).ms
@@ -384,7 +381,7 @@ def end_unix(row: BacktestRow) -> int:
 
 
 def _seconds(value: datetime | None) -> int:
-    return int(value.timestamp()) if value is not None else 0
+    return to_ms(value) // 1000 if value is not None else 0  # (naive: UTC)
 
 
 def market_name(instrument: Instrument) -> str:
@@ -416,7 +413,7 @@ async def backtest_results(
     stored = row.summary or {}
     return ok({
         "backtestId": row.id,
-        "startUnix": _ms(row.start_at) // 1000,
+        "startUnix": to_ms(row.start_at) // 1000,
         "endUnix": end_unix(row),
         "executionStart": _seconds(row.started_at),
         "executionEnd": _seconds(row.finished_at),
@@ -473,7 +470,7 @@ class _Prices:
         timeframe = Timeframe(row.timeframe)
         try:
             candles = bundled_store(data_dir).read(
-                VENUE, row.symbol, timeframe, _ms(row.start_at), _ms(row.end_at) + 1
+                VENUE, row.symbol, timeframe, to_ms(row.start_at), to_ms(row.end_at) + 1
             )
         except SeriesNotFound:
             return None
