@@ -25,4 +25,6 @@ def test_a_timestamp_is_read_to_the_exact_millisecond(value: object, ms: int) ->
 def test_a_timestamp_that_is_not_one_names_its_field() -> None:
     with pytest.raises(ValidationFailed) as raised:
         parse_timestamp("yesterday", "time")
-    assert raised.value.fields == {"time": "'yesterday' is not a unix time or an ISO 8601 time"}
+    assert raised.value.details == [
+        {"field": "time", "message": "'yesterday' is not a unix time or an ISO 8601 time"}
+    ]
