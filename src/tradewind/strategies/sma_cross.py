@@ -136,15 +136,13 @@ class SmaCrossBot(LongOnly[SmaCrossSettings, SmaCrossState]):
     def catch_up(self, closes: Sequence[float]) -> None:
         """Bars the bot was not woken for: only the last ``slowPeriod`` closes stay, and the
         sign is the one after the last of them (O(slowPeriod), however many bars)."""
-        slow = self.settings.slow_period
-        if len(closes) <= slow:
-            for close in closes:
-                self._take(float(close))
+        if not len(closes):
             return
-        tick = self.state.tick
+        slow, tick = self.settings.slow_period, self.state.tick
         if tick is None:
             raise RuntimeError("closes before the bot started: its instrument's tick is unknown")
-        self.state.closes = [round(float(c) / float(tick)) for c in closes[-slow - 1 : -1]]
+        before = [round(float(c) / float(tick)) for c in closes[-slow - 1 : -1]]
+        self.state.closes = (self.state.closes + before)[-slow:]
         self._take(float(closes[-1]))
 
     def wake(self, ctx: Context) -> Wake:
