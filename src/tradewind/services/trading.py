@@ -18,26 +18,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradewind.domain.errors import Conflict, NotFound, ValidationFailed, VenueUnavailable
-from tradewind.domain.instruments import Instrument, InvalidOrder
-from tradewind.domain.orders import AccountId, OrderType, Position, PositionMode, Side
+from tradewind.domain.instruments import Instrument
+from tradewind.domain.orders import Position, PositionMode
 from tradewind.engine.bots import BotEngine
 from tradewind.services.pagination import Page, make_page, paginate
 from tradewind.store.db import StoreRunner
 from tradewind.store.tables import FillRow, OrderRow, PositionRow, TradingAccountRow
-from tradewind.venues.base import EngineVenue, Venue
+from tradewind.venues.base import Venue
 from tradewind.venues.ccxt.venue import CcxtVenue
 from tradewind.venues.matching import Quote
-from tradewind.venues.ops import OrderRequest, Placed
 from tradewind.venues.paper.catalog import DEFAULT_BALANCES, DEFAULT_LEVERAGE
 from tradewind.venues.paper.persistence import AccountInfo
 from tradewind.venues.paper.venue import PaperVenue
-from tradewind.venues.requests import (
-    TradeCheck,
-    build_order,
-    check_stops,
-    judge_trade,
-    spot_requirement,
-)
 
 DEFAULT_ACCOUNT_NAME = "Paper"
 
@@ -69,7 +61,8 @@ class Venues:
         self.waiting: dict[str, str] = {}
 
     def add(self, venue: CcxtVenue, engine: BotEngine) -> None:
-        self._by_name[venue.name] = venue
+        as_venue: Venue = venue  # (so that mypy checks the CCXT venue against the protocol)
+        self._by_name[as_venue.name] = venue
         self._engines[venue.name] = engine
         self.waiting.pop(venue.name, None)
 
@@ -188,8 +181,8 @@ class Venues:
     async def priced(self, engine: BotEngine, symbol: str) -> None:
         """Make sure ``symbol`` has a price on ``engine``'s venue: a live venue polls it once
         (it polls only the symbols it watches); Conflict when there is still none."""
-        venue = engine.venue
-        await _polled(venue, symbol)
+        venue = self.get(engine.venue.name)
+        await venue.prime_price(symbol)
         if venue.mark(symbol) is None:
             raise Conflict(f"no price for {symbol} yet; try again when the market has one")
 
@@ -405,69 +398,13 @@ async def order_by_ticket(session: AsyncSession, account_id: str, ticket: int) -
     )
 
 
-# ---- market trades with stops (Tradyn's terminal) ------------------------------------------
-
-
-async def _polled(venue: TradingVenue | EngineVenue, symbol: str) -> None:
-    """Check ``symbol`` is the venue's; a live venue polls its price once when it has none yet
-    (it polls only the symbols it watches)."""
-    venue.instrument(symbol)
-    if isinstance(venue, CcxtVenue) and venue.mark(symbol) is None:
-        await venue.poll_price(symbol)
+# ---- quotes (Tradyn's terminal) ------------------------------------------------------------
 
 
 async def priced_quote(venue: TradingVenue, symbol: str) -> Quote:
     """``symbol``'s quote; a live venue polls the price first when it has none yet."""
-    await _polled(venue, symbol)
+    await venue.prime_price(symbol)
     return venue.quote(symbol)
-
-
-async def market_trade(
-    venue: TradingVenue, account_id: str, symbol: str, side: Side, amount: Decimal, *,
-    stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
-) -> Placed:  # fmt: skip
-    """A market order with optional SL/TP: the paper venue's ``trade``; on an exchange (spot)
-    a market order whose bracket protects what it bought or sold (the venue places the legs
-    once it has filled), its stops checked against the polled price before anything is sent."""
-    if isinstance(venue, PaperVenue):
-        return await venue.trade(
-            account_id, symbol, side, amount, stop_loss=stop_loss, take_profit=take_profit
-        )
-    check_stops(side, await priced_quote(venue, symbol), stop_loss, take_profit)
-    return await venue.place_order(account_id, OrderRequest(
-        symbol=symbol, side=side, type=OrderType.MARKET, amount=amount, stop_loss=stop_loss,
-        take_profit=take_profit,
-    ))  # fmt: skip
-
-
-async def check_market_trade(
-    venue: TradingVenue, account_id: str, symbol: str, side: Side, amount: Decimal, *,
-    stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
-) -> TradeCheck:  # fmt: skip
-    """Whether ``market_trade`` would be accepted and what it would hold, changing nothing:
-    the paper venue's ``check_trade``; on an exchange (spot) the instrument's rules at the
-    polled price, and the cost (with the taker fee) of a buy in the quote asset, or the amount
-    of a sell in the base asset, against the free balance Tradewind last read."""
-    if isinstance(venue, PaperVenue):
-        return venue.check_trade(
-            account_id, symbol, side, amount, stop_loss=stop_loss, take_profit=take_profit
-        )
-    balances = venue.balances(account_id)  # (and the account is on this venue)
-    instrument = venue.instrument(symbol)
-    quote = await priced_quote(venue, symbol)
-    price = quote.ask if side is Side.BUY else quote.bid
-    request = OrderRequest(symbol=symbol, side=side, type=OrderType.MARKET, amount=amount)
-    try:
-        order = build_order(
-            request, instrument, new_id=lambda prefix: prefix, account_id=AccountId(account_id),
-            now_ms=venue.now_ms(), reference=lambda own: price,
-        )  # fmt: skip
-    except InvalidOrder as e:
-        return TradeCheck(False, Decimal(0), Decimal(0), price, e.message)
-    asset, required = spot_requirement(instrument, side, order.amount, price)
-    balance = balances.get(asset)
-    free = balance.free if balance else Decimal(0)
-    return judge_trade(side, quote, required, free, "Insufficient funds", stop_loss, take_profit)
 
 
 async def close_user_accounts(session: AsyncSession, venues: Venues, user_id: str) -> None:

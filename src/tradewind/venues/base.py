@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from tradewind.domain.instruments import Instrument
-from tradewind.domain.orders import Order, Position
+from tradewind.domain.orders import Order, Position, Side
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from tradewind.venues.matching import Quote
     from tradewind.venues.ops import Listener, Op, OpResult, OrderRequest, Placed, PriceListener
     from tradewind.venues.paper.ledger import AccountSummary, Balance
+    from tradewind.venues.requests import TradeCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,11 @@ class Venue(Protocol):
 
     def instrument(self, symbol: str) -> Instrument: ...
     def quote(self, symbol: str) -> Quote: ...
+    async def prime_price(self, symbol: str) -> None:
+        """Check ``symbol`` is traded here; a venue that polls prices polls it once when it has
+        none yet (before a ``quote`` that needs one)."""
+        ...
+
     def balances(self, account_id: str) -> dict[str, Balance]: ...
     def summary(self, account_id: str) -> AccountSummary: ...
     def open_orders(self, account_id: str, symbol: str | None = None) -> list[Order]: ...
@@ -62,6 +68,21 @@ class Venue(Protocol):
         stop_loss: Decimal | None = None,
         take_profit: Decimal | None = None,
     ) -> Order: ...
+    async def trade(
+        self, account_id: str, symbol: str, side: Side, amount: Decimal, *,
+        stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
+    ) -> Placed:  # fmt: skip
+        """A market order with optional SL/TP (the terminal's trade); stops on the wrong side
+        of the price refuse it before anything is placed."""
+        ...
+
+    async def check_trade(
+        self, account_id: str, symbol: str, side: Side, amount: Decimal, *,
+        stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
+    ) -> TradeCheck:  # fmt: skip
+        """Whether ``trade`` would be accepted and what it would need; changes nothing."""
+        ...
+
     async def close_position(
         self, account_id: str, position_id: str, amount: Decimal | None = None
     ) -> Placed: ...

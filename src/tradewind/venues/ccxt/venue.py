@@ -73,7 +73,7 @@ from tradewind.store.db import StoreRunner
 from tradewind.store.tables import OrderRow
 from tradewind.venues.base import Capabilities
 from tradewind.venues.ccxt import fills as fl
-from tradewind.venues.ccxt import store
+from tradewind.venues.ccxt import store, trades
 from tradewind.venues.ccxt.account import ExchangeAccount, ExchangeOrder
 from tradewind.venues.ccxt.calls import RetryPolicy, VenueRefused
 from tradewind.venues.ccxt.client_ids import exchange_client_id, is_ours, legacy_client_id
@@ -95,7 +95,7 @@ from tradewind.venues.ops import (
 )
 from tradewind.venues.paper.ledger import AccountSummary, Balance
 from tradewind.venues.paper.persistence import load_order
-from tradewind.venues.requests import build_order
+from tradewind.venues.requests import TradeCheck, build_order
 
 log = get_logger("tradewind.ccxt")
 CANCELLED = ("canceled", "cancelled", "expired", "rejected")
@@ -278,6 +278,13 @@ class CcxtVenue:
         await self.refresh_prices()
         return self._marks.get(symbol)
 
+    async def prime_price(self, symbol: str) -> None:
+        """Check ``symbol`` is traded here, and poll its price once when there is none yet (the
+        venue polls only the symbols it watches)."""
+        self.instrument(symbol)
+        if self.mark(symbol) is None:
+            await self.poll_price(symbol)
+
     def mark(self, symbol: str) -> Decimal | None:
         """The last price polled; None before the first (the symbol is watched from then)."""
         if symbol not in self._marks and symbol in self.instruments:
@@ -353,6 +360,24 @@ class CcxtVenue:
         order = result.order
         fills = [e.fill for e in events if isinstance(e, ev.OrderFilled) and e.order.id == order.id]
         return Placed(order=order, fills=fills, duplicate=result.duplicate)
+
+    async def trade(
+        self, account_id: str, symbol: str, side: Side, amount: Decimal, *,
+        stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
+    ) -> Placed:  # fmt: skip
+        """A market order with optional SL/TP protecting what it bought or sold (``trades``)."""
+        return await trades.trade(
+            self, account_id, symbol, side, amount, stop_loss=stop_loss, take_profit=take_profit
+        )
+
+    async def check_trade(
+        self, account_id: str, symbol: str, side: Side, amount: Decimal, *,
+        stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
+    ) -> TradeCheck:  # fmt: skip
+        """What ``trade`` would need and whether it would be accepted; changes nothing (``trades``)."""
+        return await trades.check_trade(
+            self, account_id, symbol, side, amount, stop_loss=stop_loss, take_profit=take_profit
+        )
 
     async def cancel_order(self, account_id: str, order_id: str) -> Order:
         order = self._account(account_id).orders.get(OrderId(order_id))

@@ -178,6 +178,10 @@ class PaperVenue:
             self._batch_quotes[symbol] = quote
         return quote
 
+    async def prime_price(self, symbol: str) -> None:
+        """Check ``symbol`` is traded here (its price comes from its feed: nothing to poll)."""
+        self.instrument(symbol)
+
     def mark(self, symbol: str) -> Decimal | None:
         """The last price seen for ``symbol`` (fetched from the feed when none is cached)."""
         if symbol not in self._marks:
@@ -551,12 +555,13 @@ class PaperVenue:
             )
         return placed
 
-    def check_trade(
+    async def check_trade(
         self, account_id: str, symbol: str, side: Side, amount: Decimal, *,
         stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
     ) -> TradeCheck:  # fmt: skip
         """What ``trade`` would hold and whether it would be accepted; changes nothing. The
-        amount held comes from the ledger's own rule, so the check never disagrees with the trade."""
+        amount held comes from the ledger's own rule, so the check never disagrees with the trade
+        (async as the ``Venue`` protocol's: an exchange's check may poll a price)."""
         self.account(account_id)
         try:
             _, order, quote = self.check(

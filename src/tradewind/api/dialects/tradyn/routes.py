@@ -155,10 +155,9 @@ def _position(venue: PaperVenue, t: Terminal, ticket: int) -> PositionId:
 
 @router.get("/api/positions", summary="Open positions with P&L")
 async def positions(t: Reader) -> dict[str, Any]:
-    if not isinstance(t.venue, PaperVenue):
-        return ok([])
-    venue = t.venue
-    return ok([views.position(venue, p) for p in venue.positions(t.account_id)])
+    held = t.venue.positions(t.account_id)  # (none on an exchange account)
+    tickets = await t.tickets([])
+    return ok([views.position(t.venue, p, tickets) for p in held])
 
 
 @router.get("/api/positions/{ticket}", summary="One open position")
@@ -169,7 +168,8 @@ async def position(ticket: int, t: Reader) -> dict[str, Any]:
             "traded on spot markets only, so it has no positions"
         )
     venue = t.venue
-    return ok(views.position(venue, venue.position(t.account_id, _position(venue, t, ticket))))
+    held = venue.position(t.account_id, _position(venue, t, ticket))
+    return ok(views.position(venue, held, await t.tickets([])))
 
 
 @router.put("/api/positions/{ticket}", summary="Modify a position's SL and TP")
@@ -178,7 +178,7 @@ async def modify_position(ticket: int, body: PositionModify, t: Trader) -> dict[
     updated = await venue.set_protection(
         t.account_id, _position(venue, t, ticket), stop_loss=body.sl, take_profit=body.tp
     )
-    return ok(views.position(venue, updated))
+    return ok(views.position(venue, updated, await t.tickets([])))
 
 
 @router.post(
@@ -230,8 +230,8 @@ async def place_order(body: PendingOrderRequest, t: Trader) -> dict[str, Any]:
     symbol = views.native_symbol(t.venue, body.symbol)
     if body.type in (0, 1):
         side = Side.BUY if body.type == 0 else Side.SELL
-        placed = await trading.market_trade(
-            t.venue, t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
+        placed = await t.venue.trade(
+            t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
         )
         return ok(views.trade_result(t.venue, placed, await t.tickets([placed.order])))
     if body.price is None:
@@ -273,8 +273,8 @@ async def cancel_order(ticket: int, t: Trader) -> dict[str, Any]:
 async def trade(body: TradeRequest, t: Trader) -> dict[str, Any]:
     symbol = views.native_symbol(t.venue, body.symbol)
     side = Side.BUY if body.action == "buy" else Side.SELL
-    placed = await trading.market_trade(
-        t.venue, t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
+    placed = await t.venue.trade(
+        t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
     )
     return ok(views.trade_result(t.venue, placed, await t.tickets([placed.order])))
 
@@ -285,8 +285,8 @@ async def trade(body: TradeRequest, t: Trader) -> dict[str, Any]:
 async def trade_check(body: TradeRequest, t: Trader) -> dict[str, Any]:
     symbol = views.native_symbol(t.venue, body.symbol)
     side = Side.BUY if body.action == "buy" else Side.SELL
-    check = await trading.check_market_trade(
-        t.venue, t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
+    check = await t.venue.check_trade(
+        t.account_id, symbol, side, body.volume, stop_loss=body.sl, take_profit=body.tp
     )
     return ok(views.trade_check(check))
 

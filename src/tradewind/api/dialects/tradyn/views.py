@@ -22,7 +22,6 @@ from tradewind.services import trading
 from tradewind.store.tables import FillRow, OrderRow
 from tradewind.venues.matching import Quote
 from tradewind.venues.ops import Placed
-from tradewind.venues.paper.venue import PaperVenue
 from tradewind.venues.requests import TradeCheck
 
 TIMEFRAMES = {"M1": "1m", "M5": "5m", "M15": "15m", "H1": "1h", "H4": "4h", "D1": "1d"}
@@ -88,11 +87,11 @@ def account(
     }  # fmt: skip
 
 
-def position(venue: PaperVenue, p: Position) -> dict[str, Any]:
+def position(venue: trading.TradingVenue, p: Position, tickets: Tickets) -> dict[str, Any]:
     instrument = venue.instrument(p.symbol)
     mark = venue.mark(p.symbol)
     return {
-        "ticket": venue.rows.position_tickets.get(p.id), "symbol": tradyn_name(instrument),
+        "ticket": tickets.positions.get(p.id), "symbol": tradyn_name(instrument),
         "type": "buy" if p.side is Side.BUY else "sell", "volume": _f(p.amount), "open_price": _f(p.entry_price),
         "current_price": _f(mark), "sl": _f(p.stop_loss), "tp": _f(p.take_profit),
         "profit": _f(trading.unrealized_pnl(p, instrument, mark)), "swap": 0.0, "commission": _f(-p.fees),
