@@ -540,6 +540,7 @@ async def preview(
     instrument = venue.instrument(_symbol_of(settings))
     parsed = script.parse(settings, instrument)
     strategy: Any = script.build(parsed)
+    await venue.prime_price(instrument.symbol)  # (an exchange's: polled once if not watched)
     quote = venue.quote(instrument.symbol)
     balances = {asset: b.free for asset, b in venue.balances(account).items()}
     ctx = Context(

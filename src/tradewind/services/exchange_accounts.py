@@ -304,6 +304,20 @@ async def decrypted_credentials(
     return credentials_of(await get_exchange_account(session, user_id, account_id), vault)
 
 
+async def user_trading_account(session: AsyncSession, user_id: str) -> str | None:
+    """The trading account of the user's first exchange account (``user_exchange``'s), if
+    any: where a HaasOnline user made with exchange keys trades."""
+    stmt = (
+        select(TradingAccountRow.id)
+        .join(ExchangeAccountRow, TradingAccountRow.exchange_account_id == ExchangeAccountRow.id)
+        .where(ExchangeAccountRow.user_id == user_id)
+        .order_by(ExchangeAccountRow.id)
+        .limit(1)
+    )
+    account: str | None = await session.scalar(stmt)
+    return account
+
+
 async def user_exchange(session: AsyncSession, user_id: str) -> str | None:
     """The exchange of the user's first exchange account, if any."""
     stmt = (

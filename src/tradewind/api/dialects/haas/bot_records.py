@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,13 +20,21 @@ from tradewind.api.dialects.haas.routes import (
     Body,
     PageRequest,
     Partner,
+    exchange_of,
     haas_symbol,
     page_args,
 )
 from tradewind.api.registry import public_router
 from tradewind.domain.errors import NotFound, ValidationFailed
 from tradewind.services import bots
-from tradewind.store.tables import BotLogRow, BotRow, OrderRow, PositionRow, UserRow
+from tradewind.store.tables import (
+    BotLogRow,
+    BotRow,
+    OrderRow,
+    PositionRow,
+    TradingAccountRow,
+    UserRow,
+)
 
 router = public_router(tags=["dialect: haas"])
 
@@ -71,6 +80,28 @@ async def _bot(
     return await partner_bot(session, partner_id, body.bot_id, body.user_id)
 
 
+async def bot_venues(
+    session: SessionDep, runtime: RuntimeDep, rows: Sequence[BotRow]
+) -> dict[str, tuple[Any, str]]:
+    """Each bot's account -> the venue its views read (the one holding the account; the paper
+    market's instruments and prices stand in while its exchange is not connected) and its
+    exchange's HaasOnline id (``PAPER``, ``BINANCE``: the account's, from the store)."""
+    ids = {r.account_id for r in rows}
+    found = await session.execute(
+        select(TradingAccountRow.id, TradingAccountRow.venue).where(TradingAccountRow.id.in_(ids))
+    )
+    names: dict[str, str] = {account: venue for account, venue in found.all()}
+    return {
+        a: (runtime.venues.venue_of(a), exchange_of(names.get(a, runtime.venues.paper.name)))
+        for a in ids
+    }
+
+
+async def bot_venue(session: SessionDep, runtime: RuntimeDep, row: BotRow) -> tuple[Any, str]:
+    """``bot_venues`` of one bot."""
+    return (await bot_venues(session, runtime, [row]))[row.account_id]
+
+
 def num(value: Decimal | None) -> float | int:
     if value is None:
         return 0
@@ -93,9 +124,9 @@ def _instrument(venue: Any, symbol: str) -> Any:
         return None
 
 
-def _market(venue: Any, symbol: str) -> str:
+def _market(venue: Any, symbol: str, exchange: str) -> str:
     instrument = _instrument(venue, symbol)
-    return haas_symbol(instrument) if instrument is not None else symbol
+    return haas_symbol(instrument, exchange) if instrument is not None else symbol
 
 
 def _fee_currency(venue: Any, symbol: str) -> str:
@@ -103,7 +134,7 @@ def _fee_currency(venue: Any, symbol: str) -> str:
     return str(instrument.quote) if instrument is not None else ""
 
 
-def open_order_view(row: OrderRow, bot: BotRow, venue: Any) -> dict[str, Any]:
+def open_order_view(row: OrderRow, bot: BotRow, venue: Any, exchange: str) -> dict[str, Any]:
     return {
         "orderId": row.id, "exchangeOrderId": str(row.ticket), "positionId": row.position_id or "",
         "status": row.status.upper(), "timestamp": unix(row.created_at),
@@ -111,7 +142,7 @@ def open_order_view(row: OrderRow, bot: BotRow, venue: Any) -> dict[str, Any]:
         "triggerPrice": num(row.stop_price), "tradePrice": num(row.average_price or row.price),
         "amount": num(row.amount), "amountFilled": num(row.filled), "feeCosts": num(row.fee),
         "feeCurrency": _fee_currency(venue, row.symbol), "grossProfit": 0, "roi": 0,
-        "market": _market(venue, row.symbol), "leverage": num(bot.leverage),
+        "market": _market(venue, row.symbol, exchange), "leverage": num(bot.leverage),
         "note": row.reason or row.role,
     }  # fmt: skip
 
@@ -124,8 +155,8 @@ async def open_orders(
     page = await bots.orders(
         session, bot.user_id, bot.id, status="open", limit=DEFAULT_PAGE, cursor=None
     )
-    venue = runtime.venues.paper
-    return ok([open_order_view(r, bot, venue) for r in reversed(page.items)])
+    venue, exchange = await bot_venue(session, runtime, bot)
+    return ok([open_order_view(r, bot, venue, exchange) for r in reversed(page.items)])
 
 
 # ---- logs --------------------------------------------------------------------------------
@@ -180,7 +211,9 @@ def _enters(order: OrderRow, position: PositionRow) -> bool:
     return order.side == position.side
 
 
-def position_view(row: PositionRow, orders: list[OrderRow], venue: Any) -> dict[str, Any]:
+def position_view(
+    row: PositionRow, orders: list[OrderRow], venue: Any, exchange: str
+) -> dict[str, Any]:
     instrument = _instrument(venue, row.symbol)
     base = instrument.base if instrument is not None else ""
     quote = instrument.quote if instrument is not None else ""
@@ -201,7 +234,7 @@ def position_view(row: PositionRow, orders: list[OrderRow], venue: Any) -> dict[
         "amount": num(amount), "amountLabel": f"{amount.normalize():f} {base}",
         "unrealizedProfit": num(unrealized), "realizedProfit": num(row.realized_pnl),
         "profitLabel": f"{row.realized_pnl:.2f} {quote}", "roi": round(float(roi), 2),
-        "feeCosts": num(row.fees), "market": _market(venue, row.symbol), "leverage": num(row.leverage),
+        "feeCosts": num(row.fees), "market": _market(venue, row.symbol, exchange), "leverage": num(row.leverage),
         "openTime": unix(row.opened_at), "closeTime": unix(row.closed_at), "orderCount": len(orders),
     }  # fmt: skip
 
@@ -221,9 +254,10 @@ async def open_positions(
     page = await bots.positions(
         session, bot.user_id, bot.id, status="open", limit=DEFAULT_PAGE, cursor=None
     )
-    venue = runtime.venues.paper
+    venue, exchange = await bot_venue(session, runtime, bot)
     return ok([
-        position_view(p, await _position_orders(session, bot, p.id), venue) for p in page.items
+        position_view(p, await _position_orders(session, bot, p.id), venue, exchange)
+        for p in page.items
     ])  # fmt: skip
 
 
@@ -236,9 +270,10 @@ async def closed_positions(
     page = await bots.positions(
         session, bot.user_id, bot.id, status="closed", limit=limit, cursor=cursor
     )
-    venue = runtime.venues.paper
+    venue, exchange = await bot_venue(session, runtime, bot)
     items = [
-        position_view(p, await _position_orders(session, bot, p.id), venue) for p in page.items
+        position_view(p, await _position_orders(session, bot, p.id), venue, exchange)
+        for p in page.items
     ]
     return ok({"items": items, "nextPageId": page.next_cursor})
 
@@ -270,7 +305,7 @@ async def position_orders(
     position = await session.get(PositionRow, body.position_id)
     if position is None:
         raise NotFound("position not found for this bot")
-    venue = runtime.venues.paper
+    venue, _ = await bot_venue(session, runtime, bot)
     views = [(o, position_order_view(o, position, venue)) for o in orders]
     return ok({
         "positionId": position.id,

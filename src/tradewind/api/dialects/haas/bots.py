@@ -15,19 +15,19 @@ from sqlalchemy import select
 
 from tradewind.api.deps import RuntimeDep, SessionDep
 from tradewind.api.dialects.haas import bot_records, signals
-from tradewind.api.dialects.haas.bot_records import partner_bot
+from tradewind.api.dialects.haas.bot_records import bot_venue, bot_venues, partner_bot
 from tradewind.api.dialects.haas.envelope import ok
 from tradewind.api.dialects.haas.routes import (
-    PAPER_ID,
     Body,
     PageRequest,
     Partner,
+    exchange_of,
     haas_symbol,
     page_args,
 )
 from tradewind.api.registry import public_router
 from tradewind.domain.errors import NotFound, ValidationFailed
-from tradewind.services import accounts, bots
+from tradewind.services import accounts, bots, exchange_accounts
 from tradewind.services.pagination import make_page, paginate
 from tradewind.store.tables import BotRow, UserRow
 from tradewind.strategies.commands import PlaceOrder
@@ -113,29 +113,31 @@ def _number(value: Any) -> Any:
     return value
 
 
-def settings_out(row: BotRow, venue: Any) -> dict[str, Any]:
-    """The stored settings in the document's shape."""
+def settings_out(row: BotRow, venue: Any, exchange: str) -> dict[str, Any]:
+    """The stored settings in the document's shape (the market on ``exchange``)."""
     parsed = get_script(row.script).parse(row.settings)
     data = parsed.model_dump(mode="python", by_alias=True)
     out = {key: _number(value) for key, value in data.items() if key != "symbol"}
     try:
-        out["symbol"] = haas_symbol(venue.instrument(row.symbol))
+        out["symbol"] = haas_symbol(venue.instrument(row.symbol), exchange)
     except NotFound:
         out["symbol"] = row.symbol
     return out
 
 
 def native_symbol(symbol: str, venue: Any) -> str:
-    """``PAPER_BTC_USDT_`` → ``BTC/USDT``; a native symbol passes as it is."""
+    """``PAPER_BTC_USDT_`` → ``BTC/USDT`` on the paper venue, ``BINANCE_BTC_USDT_`` on
+    Binance's; a native symbol passes as it is."""
+    exchange = exchange_of(venue.name)
     for instrument in venue.instruments.values():
-        if symbol in (haas_symbol(instrument), instrument.symbol):
+        if symbol in (haas_symbol(instrument, exchange), instrument.symbol):
             return str(instrument.symbol)
     raise ValidationFailed(
         f"unknown market {symbol}",
         details=[
             {
                 "field": "settings.symbol",
-                "message": f"unknown market {symbol}; see GET /compat/haas/markets",
+                "message": f"unknown market {symbol} on {exchange}; see GET /compat/haas/markets",
             }
         ],
     )
@@ -161,14 +163,15 @@ def roi_percent(roi: Decimal | None) -> float:
     return float(round(roi * 100, 4)) if roi else 0.0
 
 
-def bot_view(row: BotRow, venue: Any, followers: int) -> dict[str, Any]:
-    """One bot as the document shows it. ``profit`` is realised plus unrealised (quote
-    asset); ``roi`` is that over the investment, in percent (as the document's 1.19)."""
+def bot_view(row: BotRow, venue: Any, exchange: str, followers: int) -> dict[str, Any]:
+    """One bot as the document shows it, ``exchangeId`` its account's exchange. ``profit`` is
+    realised plus unrealised (quote asset); ``roi`` is that over the investment, in percent
+    (as the document's 1.19)."""
     profit = bots.profit(row, venue)
     return {
         "userId": row.user_id, "botId": row.id, "status": row.status,
         "masterBotId": row.master_bot_id or "", "createdAt": int(row.created_at.timestamp()),
-        "type": row.script, "exchangeId": PAPER_ID, "settings": settings_out(row, venue),
+        "type": row.script, "exchangeId": exchange, "settings": settings_out(row, venue, exchange),
         "profit": float(profit.total), "roi": roi_percent(profit.roi), "cloned": row.cloned,
         "followers": followers,
     }  # fmt: skip
@@ -176,7 +179,19 @@ def bot_view(row: BotRow, venue: Any, followers: int) -> dict[str, Any]:
 
 async def _views(session: SessionDep, runtime: RuntimeDep, rows: list[BotRow]) -> list[Any]:
     counts = await bots.follower_counts(session, [r.id for r in rows])
-    return [bot_view(r, runtime.venues.paper, counts.get(r.id, 0)) for r in rows]
+    venues = await bot_venues(session, runtime, rows)
+    return [bot_view(r, *venues[r.account_id], counts.get(r.id, 0)) for r in rows]
+
+
+async def _users_market(
+    session: SessionDep, runtime: RuntimeDep, user_id: str
+) -> tuple[str | None, Any]:
+    """The account a user's bots trade on and its venue: the trading account of the exchange
+    keys the user was made with, else (None) the user's paper account."""
+    account = await exchange_accounts.user_trading_account(session, user_id)
+    if account is None:
+        return None, runtime.venues.paper
+    return account, await runtime.venues.for_account(session, user_id, account)
 
 
 # ---- routes ------------------------------------------------------------------------------
@@ -226,7 +241,7 @@ async def create_bot(
             "userId is required", details=[{"field": "userId", "message": "required"}]
         )
     await accounts.get_managed_user(session, principal.user_id, body.user_id)
-    venue = runtime.venues.paper
+    account, venue = await _users_market(session, runtime, body.user_id)
     settings = settings_in(body.settings, venue)
     if body.master_bot_id:
         master = await partner_bot(session, principal.user_id, body.master_bot_id)
@@ -238,11 +253,12 @@ async def create_bot(
         row = await bots.clone(
             session, runtime.venues, runtime.clock, master.user_id, master.id,
             target_user_id=body.user_id, overrides=settings, follow_updates=True,
+            account_id=account,
         )  # fmt: skip
     else:
         script = get_script(body.type)
         row = await bots.create(session, runtime.venues, runtime.clock, body.user_id, bots.NewBot(
-            script=script.id, name=script.name, settings=settings,
+            script=script.id, name=script.name, settings=settings, account_id=account,
             leverage=Decimal(str(settings.get("leverage", 1))),
         ))  # fmt: skip
     row = await bots.start(session, runtime.venues, body.user_id, row.id)
@@ -258,7 +274,8 @@ async def edit_bot(
             "botId is required", details=[{"field": "botId", "message": "required"}]
         )
     row = await partner_bot(session, principal.user_id, body.bot_id, body.user_id)
-    changes = settings_in(body.settings, runtime.venues.paper)
+    venue, _ = await bot_venue(session, runtime, row)
+    changes = settings_in(body.settings, venue)
     await bots.edit(
         session, runtime.venues, runtime.clock, row.user_id, row.id, changes=changes,
     )  # fmt: skip
@@ -280,12 +297,13 @@ async def clone_bot(
 ) -> dict[str, Any]:
     source = await partner_bot(session, principal.user_id, body.bot_id)
     await accounts.get_managed_user(session, principal.user_id, body.user_id)
-    overrides, ignored = _known_overrides(
-        source.script, settings_in(body.settings, runtime.venues.paper)
-    )
+    venue, _ = await bot_venue(session, runtime, source)
+    overrides, ignored = _known_overrides(source.script, settings_in(body.settings, venue))
+    account, _ = await _users_market(session, runtime, body.user_id)
     row = await bots.clone(
         session, runtime.venues, runtime.clock, source.user_id, source.id,
         target_user_id=body.user_id, overrides=overrides, follow_updates=body.follow_updates,
+        account_id=account,
     )  # fmt: skip
     answer = ok((await _views(session, runtime, [row]))[0])
     if ignored:
@@ -329,7 +347,7 @@ def preview_order(order: PlaceOrder, venue: Any) -> dict[str, Any]:
         "price": _number(order.price) if order.price is not None else 0,
         "triggerPrice": _number(order.stop_price) if order.stop_price is not None else 0,
         "amount": _number(order.amount),
-        "market": haas_symbol(venue.instrument(order.symbol)),
+        "market": haas_symbol(venue.instrument(order.symbol), exchange_of(venue.name)),
         "note": order.note,
     }
 
@@ -338,18 +356,16 @@ def preview_order(order: PlaceOrder, venue: Any) -> dict[str, Any]:
 async def preview_bot(
     body: BotPreview, principal: Partner, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    if body.exchange_id != PAPER_ID:
-        raise ValidationFailed(
-            f"unknown exchange {body.exchange_id}",
-            details=[
-                {"field": "exchangeId", "message": f"{PAPER_ID} (GET /compat/haas/exchanges)"}
-            ],
-        )
     await accounts.get_managed_user(session, principal.user_id, body.user_id)
-    venue = runtime.venues.paper
+    account, venue = await _users_market(session, runtime, body.user_id)
+    exchange = exchange_of(venue.name)
+    if body.exchange_id.upper() != exchange:
+        wrong = f"{body.exchange_id} is not the user's exchange, {exchange}"
+        raise ValidationFailed(wrong, details=[{"field": "exchangeId", "message": wrong}])
     _, orders = await bots.preview(
-        session, runtime.venues, body.user_id, body.type, settings_in(body.settings, venue)
-    )
+        session, runtime.venues, body.user_id, body.type, settings_in(body.settings, venue),
+        account_id=account,
+    )  # fmt: skip
     return ok([preview_order(o, venue) for o in orders])
 
 

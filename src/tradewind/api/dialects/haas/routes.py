@@ -22,6 +22,7 @@ from tradewind.services.api_keys import Principal
 from tradewind.services.credentials import Credentials
 from tradewind.services.exchange_accounts import NewExchangeAccount
 from tradewind.services.pagination import decode_cursor
+from tradewind.services.trading import TESTNET_SUFFIX
 from tradewind.store.tables import UserRow
 
 router = public_router(prefix="/compat/haas", tags=["dialect: haas"])
@@ -87,15 +88,21 @@ class UserCreate(Body):
     exchange_user_id: str | None = Field(default=None, alias="exchangeUserId")
 
 
-def haas_symbol(i: Instrument) -> str:
+def haas_symbol(i: Instrument, exchange: str = PAPER_ID) -> str:
     """``PAPER_BTC_USDT_`` for spot, ``PAPER_BTC_USDT_PERPETUAL`` / ``PAPER_EUR_USD_EURUSD``
-    for contracts (exchange, base, quote, contract: the document's format)."""
+    for contracts (exchange, base, quote, contract: the document's format); on an exchange
+    ``BINANCE_BTC_USDT_``."""
     contract = (
         ""
         if i.kind is InstrumentKind.SPOT
         else ("PERPETUAL" if i.kind is InstrumentKind.PERPETUAL else i.symbol)
     )
-    return f"{PAPER_ID}_{i.base}_{i.quote}_{contract}"
+    return f"{exchange}_{i.base}_{i.quote}_{contract}"
+
+
+def exchange_of(venue_name: str) -> str:
+    """The HaasOnline id of a venue's exchange: ``PAPER``, ``BINANCE`` (its testnet's too)."""
+    return exchanges.get(venue_name.removesuffix(TESTNET_SUFFIX)).haas_id
 
 
 def market(i: Instrument, now_s: int) -> dict[str, Any]:
