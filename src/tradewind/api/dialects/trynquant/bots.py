@@ -6,7 +6,8 @@ Where a bot trades: a paper bot (``is_paper_trading: true``) on the user's defau
 account, whatever ``exchange`` it names; a live one on the user's account on ``exchange``.
 Tradewind's own exchange is ``paper`` (``/exchanges/supported/``), so a live bot there, or
 one naming no exchange, trades the user's default paper account; any other exchange needs
-an account of the user's there (live exchanges come later), else 400 saying so."""
+an account of the user's there (the trading account that came with the user's keys for it,
+docs/exchanges.md), else 400 saying so."""
 
 from __future__ import annotations
 
@@ -68,9 +69,9 @@ async def _account(
     ]
     if not accounts:
         message = (
-            f"you have no {named} account: a live bot trades your own exchange account and "
-            f"Tradewind connects none on {named} yet; send is_paper_trading: true to run this "
-            f"bot on paper, or exchange: {PAPER!r}"
+            f"you have no {named} account: a live bot trades your own exchange account; add "
+            f"your {named} keys first (POST /api/v1/exchange-accounts), or send "
+            f"is_paper_trading: true to run this bot on paper, or exchange: {PAPER!r}"
         )
         raise ValidationFailed(message, details=[{"field": "exchange", "message": message}])
     accounts.sort(key=lambda a: (not a.is_default, a.id))
