@@ -1,4 +1,8 @@
-"""Helpers of the API tests that trade on an exchange account (the fake Binance's keys)."""
+"""Helpers of the API tests that trade on an exchange account (the fake Binance's keys).
+
+A test module that trades on one imports the fixtures ``settings_overrides`` and
+``exchange_clients`` from here: the service then connects to the fake (``fake``, from
+``tests/api/conftest.py``) and polls it every 50 ms."""
 
 from __future__ import annotations
 
@@ -6,8 +10,19 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 
-from tests.fakes.binance import FakeBinance
+from tests.fakes.binance import FakeBinance, FakeClients
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"exchange_poll_seconds": 0.05}
+
+
+@pytest.fixture
+def exchange_clients(fake: FakeBinance) -> FakeClients:
+    return FakeClients(fake)
 
 
 async def exchange_account(client: httpx.AsyncClient, h: dict[str, str], fake: FakeBinance) -> str:

@@ -8,30 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.api.dialects.test_haas import BASE, ok
-from tests.api.exchange import until
+from tests.api.exchange import (  # the fixtures: on the fake exchange
+    exchange_clients,  # noqa: F401
+    settings_overrides,  # noqa: F401
+    until,
+)
 from tests.api.v1.test_live_trading import ladder_rests, resting
 from tests.api.v1.test_users import make_partner
 from tests.conftest import Harness
-from tests.fakes.binance import FakeBinance, FakeClients
+from tests.fakes.binance import FakeBinance
 from tradewind.services import exchange_accounts
 
 GRID = {
     "symbol": "BINANCE_BTC_USDT_", "lowerLimit": 49000, "upperLimit": 51000, "gridCount": 4,
     "investmentAsset": "Quote", "investmentAmount": 1000, "tradeToFillGrid": True,
 }  # fmt: skip
-
-
-@pytest.fixture
-def settings_overrides() -> dict[str, object]:
-    return {"exchange_poll_seconds": 0.05}
-
-
-@pytest.fixture
-def exchange_clients(fake: FakeBinance) -> FakeClients:
-    return FakeClients(fake)
 
 
 async def binance_user(tw: Harness, fake: FakeBinance) -> tuple[dict[str, str], str]:

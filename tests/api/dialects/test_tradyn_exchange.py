@@ -11,22 +11,17 @@ from typing import Any
 import pytest
 
 from tests.api.dialects.test_tradyn import BASE, bearer, data, error
-from tests.api.exchange import exchange_account, until
+from tests.api.exchange import (  # the fixtures: on the fake exchange
+    exchange_account,
+    exchange_clients,  # noqa: F401
+    settings_overrides,  # noqa: F401
+    until,
+)
 from tests.conftest import Harness
-from tests.fakes.binance import FakeBinance, FakeClients
+from tests.fakes.binance import FakeBinance
 from tests.helpers import new_key, new_user
 
 BTC = "BTC/USDT"
-
-
-@pytest.fixture
-def settings_overrides() -> dict[str, object]:
-    return {"exchange_poll_seconds": 0.05}
-
-
-@pytest.fixture
-def exchange_clients(fake: FakeBinance) -> FakeClients:
-    return FakeClients(fake)
 
 
 async def on_exchange(tw: Harness, fake: FakeBinance, scope: str = "trade") -> dict[str, str]:

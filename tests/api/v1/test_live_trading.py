@@ -11,9 +11,13 @@ from decimal import Decimal as D
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.api.exchange import exchange_account, until
+from tests.api.exchange import (  # the fixtures: on the fake exchange
+    exchange_account,
+    exchange_clients,  # noqa: F401
+    settings_overrides,  # noqa: F401
+    until,
+)
 from tests.conftest import Harness
 from tests.fakes.binance import FakeBinance, FakeClients
 from tests.helpers import key_auth, new_key, new_user
@@ -33,16 +37,6 @@ LADDER = [
     ("BUY", D(49000), D("0.0051")), ("BUY", D(49500), D("0.00505")),
     ("BUY", D(50000), D("0.005")), ("SELL", D(51000), D("0.00495")),
 ]  # fmt: skip
-
-
-@pytest.fixture
-def settings_overrides() -> dict[str, object]:
-    return {"exchange_poll_seconds": 0.05}
-
-
-@pytest.fixture
-def exchange_clients(fake: FakeBinance) -> FakeClients:
-    return FakeClients(fake)
 
 
 async def trader(client: httpx.AsyncClient) -> dict[str, str]:
