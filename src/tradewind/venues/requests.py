@@ -74,6 +74,27 @@ def build_order(
     )  # fmt: skip
 
 
+def amended_terms(
+    order: Order, instrument: Instrument, price: Decimal | None, stop_price: Decimal | None,
+    amount: Decimal | None,
+) -> tuple[Decimal | None, Decimal | None, Decimal | None]:  # fmt: skip
+    """An amend's new price, stop price and amount, checked as a placement's are: prices to
+    the tick, the amount to the lot and minimum, and the order's value at its new terms
+    against the minimum order value (as ``build_order``: at its limit price, else its stop;
+    not for a reduce-only order). Unchanged terms stay None."""
+    price = None if price is None else instrument.round_price(price)
+    stop_price = None if stop_price is None else instrument.round_price(stop_price)
+    amount = None if amount is None else instrument.check_amount(amount)
+    if (price, stop_price, amount) != (None, None, None) and not order.reduce_only:
+        limit = order.price if price is None else price
+        at = (
+            limit if limit is not None else (order.stop_price if stop_price is None else stop_price)
+        )
+        if at is not None:
+            instrument.check_notional(order.amount if amount is None else amount, at)
+    return price, stop_price, amount
+
+
 @dataclass(frozen=True, slots=True)
 class TradeCheck:
     """What a market trade would need, without placing it."""

@@ -18,19 +18,6 @@ from tradewind.domain.orders import OrderStatus, OrderType, Side
 from tradewind.venues.ops import AmendOp, CancelOp, PlaceOp
 
 NOBODY = "acc_01NOSUCHACCOUNT000000000000"
-UNKNOWN_ACCOUNT_IN_BATCH = (
-    "PaperVenue._run_locked adds an operation's account to the accounts to write even when "
-    "self.account() refused it (NotFound), so _commit's persistence.write asks the ledger for "
-    "that account's balances, raises NotFound, and the whole batch fails with VenueUnavailable "
-    "(memory reloaded): the other operations' placements are undone"
-)
-SAME_ID_IN_ONE_BATCH = (
-    "PaperVenue._place_locked looks a client order id up only in the committed rows "
-    "(self.rows.order_by_client_id), not among the batch's own placements: both are submitted, "
-    "the commit fails on the UNIQUE (account_id, client_order_id) index, and execute raises "
-    "VenueUnavailable with nothing placed (the CCXT venue registers the id at once: the second "
-    "is a duplicate of the first)"
-)
 
 
 def terms(order: object) -> tuple[object, ...]:
@@ -217,12 +204,10 @@ class TestClientOrderIds:
         assert [o.id for o in desk.venue.open_orders(desk.account_id)] == [one.order.id]
 
     async def test_one_client_order_id_twice_in_one_batch_places_one_order(
-        self, desk: Desk, request: pytest.FixtureRequest
+        self, desk: Desk
     ) -> None:
         """``execute``: placements are idempotent on their client order id, within a batch too
         (the second is the first's duplicate, as on the exchange)."""
-        if desk.kind == "paper":
-            request.applymarker(pytest.mark.xfail(strict=True, reason=SAME_ID_IN_ONE_BATCH))
         op = PlaceOp(desk.account_id, limit(Side.BUY, "0.01", "49000", "mine-1"))
 
         first, second = await desk.venue.execute([op, op])
@@ -286,13 +271,11 @@ class TestAccounts:
             await desk.venue.place_order(NOBODY, limit(Side.BUY, "0.01", "49000"))
 
     async def test_an_operation_of_an_unknown_account_is_refused_alone_in_its_batch(
-        self, desk: Desk, request: pytest.FixtureRequest
+        self, desk: Desk
     ) -> None:
         """``execute``: each operation succeeds or is refused on its own. The bot engine runs
         every bot's operations in one batch, so one bot on an account gone from the venue must
         not undo the others'."""
-        if desk.kind == "paper":
-            request.applymarker(pytest.mark.xfail(strict=True, reason=UNKNOWN_ACCOUNT_IN_BATCH))
 
         mine, theirs = await desk.venue.execute([
             PlaceOp(desk.account_id, limit(Side.BUY, "0.01", "49000")),

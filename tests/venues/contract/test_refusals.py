@@ -100,12 +100,6 @@ async def test_more_than_the_account_holds_is_insufficient_funds_and_changes_not
         assert state(desk) == before, case
 
 
-AMEND_UNDER_MINIMUM_ON_PAPER = (
-    "PaperVenue.amend_order checks a new amount with Instrument.check_amount only (step, "
-    "minimum amount), never check_notional: a resting sell amended to 0.00001 BTC at 51000 "
-    "(0.51 USDT, under the 5 USDT minimum order value) is accepted and rests, though the same "
-    "order is refused when placed"
-)
 AMEND_REFUSED_ON_THE_EXCHANGE = (
     "CcxtVenue._amend cancels the order on the exchange before the replacement is checked "
     "there; when the exchange refuses the replacement (here Binance's {}), _send(refused="
@@ -124,14 +118,9 @@ class TestAmends:
         self, desk: Desk, amount: D, refusal: type[Exception], request: pytest.FixtureRequest
     ) -> None:
         """An amend is checked as a placement would be; refused, the order rests unchanged."""
-        if amount < 1 and desk.kind == "paper":
-            reason = AMEND_UNDER_MINIMUM_ON_PAPER
-        elif desk.kind == "ccxt":
+        if desk.kind == "ccxt":
             filter_ = "NOTIONAL filter" if amount < 1 else "insufficient balance"
             reason = AMEND_REFUSED_ON_THE_EXCHANGE.format(filter_)
-        else:
-            reason = None
-        if reason is not None:
             request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
         placed = await desk.venue.place_order(desk.account_id, limit(Side.SELL, "0.01", "51000"))
         before = state(desk)

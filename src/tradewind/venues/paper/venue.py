@@ -58,7 +58,13 @@ from tradewind.venues.ops import PlaceOp as PlaceOp
 from tradewind.venues.ops import PriceListener as PriceListener
 from tradewind.venues.paper import persistence
 from tradewind.venues.paper.ledger import AccountSummary, Balance, PaperLedger
-from tradewind.venues.requests import TradeCheck, build_order, check_stops, judge_trade
+from tradewind.venues.requests import (
+    TradeCheck,
+    amended_terms,
+    build_order,
+    check_stops,
+    judge_trade,
+)
 
 log = get_logger("tradewind.paper")
 Write = Callable[[Session], None]
@@ -312,12 +318,12 @@ class PaperVenue:
             instrument = self.instrument(order.symbol)
             events: list[ev.Event] = []
             if price is not None or stop_price is not None or amount is not None:
+                price, stop_price, amount = amended_terms(
+                    order, instrument, price, stop_price, amount
+                )
                 events += self.engine.amend(
-                    order.id, self.now_ms(),
-                    price=instrument.round_price(price) if price is not None else None,
-                    stop_price=instrument.round_price(stop_price) if stop_price is not None else None,
-                    amount=instrument.check_amount(amount) if amount is not None else None,
-                )  # fmt: skip
+                    order.id, self.now_ms(), price=price, stop_price=stop_price, amount=amount
+                )
             if stop_loss is not None or take_profit is not None:
                 old = order.bracket or Bracket()
                 order.bracket = Bracket(
@@ -381,11 +387,12 @@ class PaperVenue:
         events: list[ev.Event] = []
         accounts: set[str] = set()
         leverage_rows: list[str] = []
+        placed: dict[tuple[str, str], Order] = {}
         async with self._lock:
             self._batch_quotes = {}  # a batch is one instant: one quote per symbol
             try:
                 for op in ops:
-                    results.append(self._run_locked(op, events, accounts, leverage_rows))
+                    results.append(self._run_locked(op, events, accounts, leverage_rows, placed))
             finally:
                 self._batch_quotes = None
             for account_id in leverage_rows:
@@ -399,13 +406,18 @@ class PaperVenue:
         return results
 
     def _run_locked(
-        self, op: Op, events: list[ev.Event], accounts: set[str], leverage_rows: list[str]
-    ) -> OpResult:
+        self, op: Op, events: list[ev.Event], accounts: set[str], leverage_rows: list[str],
+        placed: dict[tuple[str, str], Order],
+    ) -> OpResult:  # fmt: skip
         result = OpResult()
         try:
             self.account(op.account_id)
+        except DomainError as e:  # refused alone: nothing of that account's is written
+            result.error = e
+            return result
+        try:
             if isinstance(op, PlaceOp):
-                events += self._place_locked(op.account_id, op.request, result)
+                events += self._place_locked(op.account_id, op.request, result, placed)
             elif isinstance(op, CancelOp):
                 order = self.engine.get(OrderId(op.order_id))
                 if order is not None and order.account_id == op.account_id:
@@ -413,13 +425,12 @@ class PaperVenue:
                     result.order = order
             elif isinstance(op, AmendOp):
                 order = self._own_open_order(op.account_id, op.order_id)
-                instrument = self.instrument(order.symbol)
+                price, stop_price, amount = amended_terms(
+                    order, self.instrument(order.symbol), op.price, op.stop_price, op.amount
+                )
                 events += self.engine.amend(
-                    order.id, self.now_ms(),
-                    price=None if op.price is None else instrument.round_price(op.price),
-                    stop_price=None if op.stop_price is None else instrument.round_price(op.stop_price),
-                    amount=None if op.amount is None else instrument.check_amount(op.amount),
-                )  # fmt: skip
+                    order.id, self.now_ms(), price=price, stop_price=stop_price, amount=amount
+                )
                 result.order = order
             else:
                 self.ledger.set_leverage(AccountId(op.account_id), op.symbol, op.leverage)
@@ -430,9 +441,16 @@ class PaperVenue:
         return result
 
     def _place_locked(
-        self, account_id: str, request: OrderRequest, result: OpResult
-    ) -> list[ev.Event]:
+        self, account_id: str, request: OrderRequest, result: OpResult,
+        placed: dict[tuple[str, str], Order],
+    ) -> list[ev.Event]:  # fmt: skip
+        """Place ``request``; a client order id already used (committed, or earlier in this
+        batch: ``placed``) answers that order as a duplicate."""
+        key = (account_id, request.client_order_id or "")
         if request.client_order_id:
+            if key in placed:
+                result.order, result.duplicate = placed[key], True
+                return []
             existing = self.rows.order_by_client_id(account_id, request.client_order_id)
             if existing is not None:
                 result.order, result.duplicate = self.engine.get(OrderId(existing)), True
@@ -441,10 +459,13 @@ class PaperVenue:
         order.account_id = AccountId(account_id)
         result.order = order
         try:
-            return self.engine.submit(order, quote, self.now_ms())
+            events = self.engine.submit(order, quote, self.now_ms())
         except InvalidOrder as e:
             result.error = e
             return []
+        if request.client_order_id:
+            placed[key] = order
+        return events
 
     async def set_leverage(self, account_id: str, symbol: str, leverage: Decimal) -> None:
         """Trade ``symbol`` at ``leverage`` on this account from now on."""
