@@ -294,3 +294,50 @@ class TestTheNativeStreamOnAnExchangeAccount:
                 placed.json()["order_id"], "filled",
             )  # fmt: skip
             assert [(t.side.value, t.qty) for t in fake.trades] == [("BUY", D("0.01"))]
+
+
+def polled(live: Live, fake: FakeBinance) -> set[str]:
+    """The symbols the exchange's venue asks the price of in a round of its polling."""
+    venue = live.client.app.state.runtime.venues.get("binance")  # type: ignore[attr-defined]
+    fake.clear_requests()
+    assert live.client.portal is not None
+    live.client.portal.call(venue.refresh_prices)
+    return {r.params["symbol"] for r in fake.requests_to("GET", "/api/v3/ticker/24hr")}
+
+
+class TestWatchingOnAnExchangeAccount:
+    """A stream has its exchange's venue poll the symbols it is subscribed to, and no longer."""
+
+    def test_a_symbol_is_no_longer_polled_once_its_socket_closes(
+        self, live_exchange: Live, fake: FakeBinance
+    ) -> None:
+        live = live_exchange
+        headers = {"Authorization": f"Bearer {live.key(exchange=fake)}"}
+        with live.client.websocket_connect("/api/v1/ws", headers=headers) as ws:
+            assert within(ws)["type"] == "welcome"
+            ws.send_json({"op": "subscribe", "channel": "ticks", "symbols": ["BTC/USDT"]})
+            assert within(ws)["type"] == "subscribed"
+            assert within(ws)["type"] == "tick"
+            assert polled(live, fake) == {"BTCUSDT"}
+
+        assert polled(live, fake) == set()
+
+    def test_a_bots_symbol_stays_polled_after_a_socket_on_it_closes(
+        self, live_exchange: Live, fake: FakeBinance
+    ) -> None:
+        live = live_exchange
+        headers = {"Authorization": f"Bearer {live.key(exchange=fake)}"}
+        with live.client.websocket_connect("/api/v1/ws", headers=headers) as ws:
+            account_id = within(ws)["account_id"]
+            ws.send_json({"op": "subscribe", "channel": "ticks", "symbols": ["BTC/USDT"]})
+            assert within(ws)["type"] == "subscribed"
+            assert within(ws)["type"] == "tick"  # the price is there when the bot starts
+            r = live.client.post("/api/v1/bots", headers=headers, json={
+                "type": "webhook", "name": "alerts", "account_id": account_id,
+                "settings": {"symbol": "BTC/USDT", "signalToken": "live-token"},
+            })  # fmt: skip
+            assert r.status_code == 201, r.text
+            started = live.client.post(f"/api/v1/bots/{r.json()['bot_id']}/start", headers=headers)
+            assert started.status_code == 200, started.text
+
+        assert polled(live, fake) == {"BTCUSDT"}

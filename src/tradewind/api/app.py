@@ -172,7 +172,7 @@ def create_app(
         )  # fmt: skip
         venues = Venues(paper, bots)
         live_venues = LiveVenues(
-            venues=venues, writer=store, clock=clock, clients=clients, vault=vault,
+            venues=venues, writer=store, clock=clock, bus=bus, clients=clients, vault=vault,
             poll_seconds=settings.exchange_poll_seconds,
         )  # fmt: skip
         await live_venues.start()  # an exchange that cannot be reached is tried again meanwhile

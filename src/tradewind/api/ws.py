@@ -8,20 +8,18 @@ A client that falls ``ws_queue_size`` messages behind is disconnected with close
 ("too slow"); the venue never waits for a client.
 
 Both streams follow the key's account on its own venue (``for_account``), as the terminals
-do. The paper venue publishes on the bus (``tick:<symbol>``, ``account:<id>``); an
-exchange's ``CcxtVenue`` publishes nothing there, so the stream listens to that venue itself
-while it is open: its events for the account (order events with the tickets the store gave
-them; a spot account has no positions) and its polled prices (bid = ask = last) of the symbols
-subscribed, which it polls from then on.
+do, through the bus, where both venues publish: ``account:<id>`` for the account's events
+(an exchange's spot account has no positions), and ticks on the venue's topic (``tick_topic``:
+an exchange's are its polled prices, bid = ask = last). An exchange's ``CcxtVenue`` polls a
+symbol while a stream is subscribed to it (``watch``; released on unsubscribing or closing).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -29,14 +27,11 @@ from fastapi import WebSocket, WebSocketDisconnect
 from tradewind.api.deps import resolve_principal
 from tradewind.api.registry import public_router
 from tradewind.api.runtime import Runtime
-from tradewind.domain import events as ev
 from tradewind.domain.errors import DomainError, NotFound, VenueUnavailable
-from tradewind.domain.numbers import decimal_text
 from tradewind.engine.bus import Message, Subscription
 from tradewind.services import trading
 from tradewind.services.api_keys import Principal
 from tradewind.venues.ccxt.venue import CcxtVenue
-from tradewind.venues.paper.persistence import RowTracker, event_message
 
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_FORBIDDEN = 4003
@@ -55,12 +50,15 @@ class Stream:
     sub: Subscription
     venue: trading.TradingVenue
     """The venue the stream's symbols, ticks and events are of."""
+    watched: set[str] = field(default_factory=set)
+    """The symbols the stream has its live venue poll: one ``CcxtVenue.watch`` each, released
+    when it unsubscribes or ends."""
 
     def tick_topic(self, symbol: str) -> str:
         """The subscription's topic for ``symbol``'s ticks: the paper venue's bus topic; a
         live venue's own (its prices are not the paper market's)."""
         if isinstance(self.venue, CcxtVenue):
-            return f"tick:{self.venue.name}:{symbol}"
+            return self.venue.tick_topic(symbol)
         return f"tick:{symbol}"
 
 
@@ -108,14 +106,11 @@ async def _serve(
     await websocket.accept()
     sub = runtime.bus.subscribe(f"account:{account_id}", maxsize=runtime.settings.ws_queue_size)
     stream = Stream(websocket, runtime, principal, account_id, sub, venue)
-    detach = _follow_live_venue(stream) if isinstance(venue, CcxtVenue) else None
     await websocket.send_json(hello(stream))
 
     async def pump() -> None:
         while True:
             message = await sub.queue.get()
-            if isinstance(stream.venue, CcxtVenue):
-                message = await _with_ticket(stream, message)
             out = render(stream, message)
             if out is not None:
                 await websocket.send_json(out)
@@ -147,52 +142,7 @@ async def _serve(
         for task in tasks:
             task.cancel()
         sub.close()
-        if detach is not None:
-            detach()
-
-
-def _follow_live_venue(stream: Stream) -> Callable[[], None]:
-    """Deliver a live venue's events for the stream's account, and its prices of the symbols
-    subscribed, to the stream's subscription (as the bus would); returns what stops it."""
-    venue = stream.venue
-    assert isinstance(venue, CcxtVenue)
-    no_tickets = RowTracker()  # an exchange order's ticket is in the store: ``_with_ticket``
-
-    def on_events(events: Sequence[ev.Event]) -> None:
-        for event in events:
-            message = event_message(event, no_tickets)
-            owner = message.get("order", message.get("position", message)).get("account_id")
-            if owner == stream.account_id:
-                stream.sub.deliver(message)
-
-    def on_prices(symbol: str, path: Sequence[tuple[int, Decimal]]) -> None:
-        if stream.tick_topic(symbol) in stream.sub.topics and path:
-            ts, last = path[-1]
-            price = decimal_text(last)
-            stream.sub.deliver({
-                "type": "tick", "symbol": symbol, "bid": price, "ask": price, "last": price, "ts": ts,
-            })  # fmt: skip
-
-    venue.listeners.append(on_events)
-    venue.price_listeners.append(on_prices)
-
-    def detach() -> None:
-        with contextlib.suppress(ValueError):
-            venue.listeners.remove(on_events)
-        with contextlib.suppress(ValueError):
-            venue.price_listeners.remove(on_prices)
-
-    return detach
-
-
-async def _with_ticket(stream: Stream, message: Message) -> Message:
-    """An exchange order's event with the order's ticket, which the store holds."""
-    order = message.get("order")
-    if order is None or order.get("ticket") is not None:
-        return message
-    async with stream.runtime.sessions() as session:
-        tickets = await trading.order_tickets(session, [order["order_id"]])
-    return {**message, "order": {**order, "ticket": tickets.get(order["order_id"])}}
+        _follow_ticks(stream, sorted(stream.watched), subscribe=False)
 
 
 def _symbols(stream: Stream, names: Any, resolve: Callable[[str], str]) -> list[str]:
@@ -203,10 +153,16 @@ def _symbols(stream: Stream, names: Any, resolve: Callable[[str], str]) -> list[
 
 def _follow_ticks(stream: Stream, symbols: list[str], subscribe: bool) -> None:
     """(Un)subscribe the stream to ``symbols``' ticks on its venue; a live venue polls a
-    symbol from its first subscription on (its ticks come with each poll)."""
-    if subscribe and isinstance(stream.venue, CcxtVenue):
+    symbol while the stream is subscribed to it (its ticks come with each poll)."""
+    venue = stream.venue
+    if isinstance(venue, CcxtVenue):
         for symbol in symbols:
-            stream.venue.watch(symbol)
+            if subscribe and symbol not in stream.watched:
+                venue.watch(symbol)
+                stream.watched.add(symbol)
+            elif not subscribe and symbol in stream.watched:
+                venue.unwatch(symbol)
+                stream.watched.discard(symbol)
     topics = [stream.tick_topic(s) for s in symbols]
     (stream.sub.add if subscribe else stream.sub.remove)(*topics)
 

@@ -1,8 +1,9 @@
 """In-process publish/subscribe for the streams. Publishing never waits: each subscriber has a
 bounded queue, and one that falls behind is marked overflowed and dropped by its transport.
 
-Topics are strings: ``tick:<symbol>`` for prices, ``account:<account_id>`` for orders,
-positions, balances and notifications of one account.
+Topics are strings: ``tick:<symbol>`` for the paper market's prices, ``tick:<venue>:<symbol>``
+for a live exchange's (``CcxtVenue.tick_topic``), ``account:<account_id>`` for orders,
+positions, balances and notifications of one account (either venue's).
 """
 
 from __future__ import annotations

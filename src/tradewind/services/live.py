@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradewind.domain.clock import Clock
 from tradewind.domain.errors import DomainError
 from tradewind.engine import live
+from tradewind.engine.bus import EventBus
 from tradewind.logs import get_logger
 from tradewind.services.credentials import Credentials, Vault
 from tradewind.services.exchange_accounts import credentials_of, trading_account_of
@@ -60,13 +61,14 @@ class LiveVenues:
     """Starts, extends and stops the live venues (the lifespan holds one)."""
 
     def __init__(
-        self, *, venues: Venues, writer: StoreRunner, clock: Clock, clients: ClientFactory,
-        vault: Vault, poll_seconds: float, retry_seconds: float = 30.0,
+        self, *, venues: Venues, writer: StoreRunner, clock: Clock, bus: EventBus,
+        clients: ClientFactory, vault: Vault, poll_seconds: float, retry_seconds: float = 30.0,
         start_wait_seconds: float = 10.0, policy: RetryPolicy | None = None,
     ) -> None:  # fmt: skip
         self._venues = venues
         self._writer = writer
         self._clock = clock
+        self._bus = bus
         self._clients = clients
         self._vault = vault
         self._poll_seconds = poll_seconds
@@ -165,7 +167,9 @@ class LiveVenues:
         if not links:
             self._venues.waiting.pop(name, None)
             return
-        venue = CcxtVenue(name=name, writer=self._writer, clock=self._clock, policy=self._policy)
+        venue = CcxtVenue(
+            name=name, writer=self._writer, clock=self._clock, bus=self._bus, policy=self._policy
+        )
         try:
             for link in links:
                 await venue.add_account(link.account_id, self._client(link))

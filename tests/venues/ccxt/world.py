@@ -17,6 +17,7 @@ from tests.helpers import unique_email
 from tradewind.domain.clock import Clock
 from tradewind.domain.events import Event
 from tradewind.domain.ids import new_id
+from tradewind.engine.bus import EventBus
 from tradewind.store.db import StoreRunner, create_engine
 from tradewind.store.tables import FillRow, OrderRow, TradingAccountRow, UserRow
 from tradewind.venues.ccxt.calls import RetryPolicy
@@ -48,13 +49,16 @@ class World:
     account_id: str
     sleeps: Sleeps = field(default_factory=Sleeps)
     events: list[Event] = field(default_factory=list)
+    bus: EventBus = field(default_factory=EventBus)
 
     def policy(self) -> RetryPolicy:
         return RetryPolicy(attempts=8, backoff=0.05, max_wait=5.0, sleep=self.sleeps)
 
     async def venue(self, **client_config: Any) -> CcxtVenue:
         """A new venue on the store with a new client (as after a restart): not loaded."""
-        venue = CcxtVenue(name=EXCHANGE, writer=self.writer, clock=self.clock, policy=self.policy())
+        venue = CcxtVenue(
+            name=EXCHANGE, writer=self.writer, clock=self.clock, bus=self.bus, policy=self.policy()
+        )
         await venue.add_account(self.account_id, self.client(**client_config))
         venue.listeners.append(self.events.extend)
         return venue

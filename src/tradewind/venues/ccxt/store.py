@@ -71,10 +71,13 @@ class Stored:
     open_orders: list[Order] = field(default_factory=list)
     sent: dict[OrderId, Sent] = field(default_factory=dict)
     client_ids: dict[tuple[str, str], OrderId] = field(default_factory=dict)
+    tickets: dict[str, int] = field(default_factory=dict)
+    """The open orders' tickets."""
 
 
 async def load(session: AsyncSession, account_ids: Sequence[str]) -> Stored:
-    """Every client id the accounts used, and their open orders with what was applied of them."""
+    """Every client id the accounts used, and their open orders with their tickets and what was
+    applied of them."""
     stored = Stored()
     if not account_ids:
         return stored
@@ -95,6 +98,7 @@ async def load(session: AsyncSession, account_ids: Sequence[str]) -> Stored:
         )
     ).all()
     stored.open_orders = [row_to_order(r) for r in found]
+    stored.tickets = {r.id: r.ticket for r in found}
     costs: dict[str, Decimal] = {}
     if found:
         fills = await session.execute(
@@ -121,15 +125,16 @@ async def load(session: AsyncSession, account_ids: Sequence[str]) -> Stored:
 def rows(
     *, new: Sequence[Order], changed: Sequence[Order], fills: Sequence[Fill],
     sent: dict[OrderId, Sent],
-) -> Callable[[Session], None]:  # fmt: skip
+) -> Callable[[Session], dict[str, int]]:  # fmt: skip
     """The unit of work that inserts the new orders, updates the changed ones and inserts the
-    fills (orders first: fills refer to them). The rows are built now, from the orders as
-    they are now; only the tickets are taken inside the transaction."""
+    fills (orders first: fills refer to them), and returns the new orders' tickets. The rows
+    are built now, from the orders as they are now; only the tickets are taken inside the
+    transaction."""
     inserted = [new_order_row(o, _values(o, sent.get(o.id))) for o in new]
     updated = [{"k_id": o.id, **_values(o, sent.get(o.id))} for o in changed]
     filled = [fill_row(f) for f in fills]
 
-    def work(session: Session) -> None:
+    def work(session: Session) -> dict[str, int]:
         conn = session.connection()
         for row, ticket in zip(inserted, _tickets(conn, OrderRow, len(inserted)), strict=True):
             row["ticket"] = ticket
@@ -138,6 +143,7 @@ def rows(
         execute_many(conn, INSERT_ORDER, inserted)
         execute_many(conn, UPDATE_ORDER, updated)
         execute_many(conn, INSERT_FILL, filled)
+        return {o.id: row["ticket"] for o, row in zip(new, inserted, strict=True)}
 
     return work
 

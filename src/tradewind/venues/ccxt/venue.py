@@ -6,7 +6,10 @@ State. The venue keeps each account's open orders in memory and in the store's `
 ``fills`` tables (``store``). The exchange is the truth: the venue polls it (``sync``: open
 orders, then any order no longer listed, by its client id) and applies what changed as fills
 and cancellations (``fills``: each exactly once), publishing the same events the paper venue
-publishes. ``reconcile`` (on start and after a reconnect) does the same and also says what
+publishes, to its listeners (the bot engine) and on the bus as the paper venue does
+(``account:<id>``, each order with its ticket, which the venue keeps for its open orders);
+each polled price is a tick on the venue's own topic (``tick_topic``, never the paper
+market's). ``reconcile`` (on start and after a reconnect) does the same and also says what
 differed (``OrderReconciled``), which the bot engine writes in the bot's log.
 
 Placing. Every order is written before it is sent, with the client id it is sent under
@@ -23,6 +26,12 @@ placed when their order has filled; OCO siblings are cancelled when one fills. T
 while the venue runs: a stop is not watched while the process is down (reconciliation does
 not replay prices).
 
+Watching. The venue polls the symbols with open orders, those whose price was asked for (a
+bot's, a quote's: for good, as a bot may need its price at any time) and those watched
+(``watch``, by the streams: counted, each ``unwatch`` releases one). A symbol none of these
+needs any more is no longer polled; its feed and last price go with it, so the next to ask gets
+fresh ones.
+
 Bars. Each watched symbol (a bot's, or one whose price was asked for) has a ``LiveFeed`` in
 ``feeds``, for bots on bars: seeded once, when the symbol is first polled, with the exchange's
 last ``SEED_BARS`` (1000) one-minute candles (one request, Binance's most: 200 five-minute or
@@ -38,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -67,6 +77,7 @@ from tradewind.domain.orders import (
     Side,
     check_transition,
 )
+from tradewind.engine.bus import EventBus
 from tradewind.logs import get_logger
 from tradewind.marketdata.live import LiveFeed
 from tradewind.store.db import StoreRunner
@@ -94,13 +105,16 @@ from tradewind.venues.ops import (
     PriceListener,
 )
 from tradewind.venues.paper.ledger import AccountSummary, Balance
-from tradewind.venues.paper.persistence import load_order
+from tradewind.venues.paper.persistence import RowTracker, event_message, load_order
 from tradewind.venues.requests import TradeCheck, build_order
 
 log = get_logger("tradewind.ccxt")
 CANCELLED = ("canceled", "cancelled", "expired", "rejected")
 """CCXT statuses of an order that ended without filling all of it."""
 REFUSED = (InsufficientFunds, InvalidOrder, VenueRefused)
+STREAMED = (ev.OrderAccepted, ev.OrderTriggered, ev.OrderFilled, ev.OrderCancelled,
+            ev.OrderRejected, ev.OrderAmended)  # fmt: skip
+"""The events published on the bus (an ``OrderReconciled`` is for the bots' logs only)."""
 
 
 @dataclass
@@ -136,8 +150,8 @@ class CcxtVenue:
     as pending first."""
 
     def __init__(
-        self, *, name: str, writer: StoreRunner, clock: Clock, policy: RetryPolicy | None = None,
-        new_id: Callable[[str], str] = default_new_id,
+        self, *, name: str, writer: StoreRunner, clock: Clock, bus: EventBus,
+        policy: RetryPolicy | None = None, new_id: Callable[[str], str] = default_new_id,
     ) -> None:  # fmt: skip
         self.name = name
         self.instruments: dict[str, Instrument] = {}
@@ -148,13 +162,20 @@ class CcxtVenue:
         self.connected = False
         self._writer = writer
         self._clock = clock
+        self._bus = bus
         self._policy = policy or RetryPolicy()
         self._new_id = new_id
         self._lock = asyncio.Lock()
         self._accounts: dict[str, ExchangeAccount] = {}
         self._client_ids: dict[tuple[str, str], OrderId] = {}
         self._marks: dict[str, Decimal] = {}
-        self._watched: dict[str, None] = {}
+        self._watchers: Counter[str] = Counter()
+        """Per symbol, the watches not released yet (``watch``, ``unwatch``)."""
+        self._pinned: dict[str, None] = {}
+        """Symbols whose price was asked for: polled for good (module docstring)."""
+        self._rows = RowTracker()
+        """The tickets of the open orders (and of those closed, until published): the order
+        events on the bus carry them."""
 
     # ---- accounts and start-up -------------------------------------------------------------
 
@@ -184,6 +205,8 @@ class CcxtVenue:
         async with self._lock:
             account = self._accounts.pop(account_id, None)
         if account is not None:
+            for order_id in account.orders:
+                self._rows.order_tickets.pop(order_id, None)
             await account.close()
 
     async def load(self) -> None:
@@ -191,6 +214,7 @@ class CcxtVenue:
         async with self._lock, self._writer.sessions() as session:
             stored = await store.load(session, list(self._accounts))
         self._client_ids = dict(stored.client_ids)
+        self._rows.order_tickets = dict(stored.tickets)
         for account in self._accounts.values():
             account.orders.clear()
             account.sent.clear()
@@ -268,13 +292,26 @@ class CcxtVenue:
             raise NotFound(f"unknown symbol {symbol}") from None
 
     def watch(self, symbol: str) -> None:
-        """Poll ``symbol``'s price from now on."""
+        """Poll ``symbol``'s price until a matching ``unwatch`` (watches are counted: the symbol
+        is polled while one is left, or while something else needs it)."""
         self.instrument(symbol)
-        self._watched[symbol] = None
+        self._watchers[symbol] += 1
+
+    def unwatch(self, symbol: str) -> None:
+        """Release one ``watch`` of ``symbol``."""
+        self._watchers[symbol] -= 1
+        if self._watchers[symbol] <= 0:
+            del self._watchers[symbol]
+
+    def tick_topic(self, symbol: str) -> str:
+        """The bus topic of ``symbol``'s ticks here: the venue's own, never the paper market's
+        (``tick:<symbol>``)."""
+        return f"tick:{self.name}:{symbol}"
 
     async def poll_price(self, symbol: str) -> Decimal | None:
-        """Watch ``symbol`` and poll the prices now (a bot about to start needs one)."""
-        self.watch(symbol)
+        """Poll ``symbol``'s price now, and from now on (a bot about to start needs one)."""
+        self.instrument(symbol)
+        self._pinned[symbol] = None
         await self.refresh_prices()
         return self._marks.get(symbol)
 
@@ -286,9 +323,10 @@ class CcxtVenue:
             await self.poll_price(symbol)
 
     def mark(self, symbol: str) -> Decimal | None:
-        """The last price polled; None before the first (the symbol is watched from then)."""
-        if symbol not in self._marks and symbol in self.instruments:
-            self._watched[symbol] = None
+        """The last price polled; None before the first. Asked for, the symbol is polled for
+        good (a bot's: a stream's watch on it ending must not stop its prices)."""
+        if symbol not in self._pinned and symbol in self.instruments:
+            self._pinned[symbol] = None
         return self._marks.get(symbol)
 
     def quote(self, symbol: str) -> Quote:
@@ -633,6 +671,7 @@ class CcxtVenue:
         refused order is not written and its client id may be used again)."""
         account.orders.pop(order.id, None)
         account.sent.pop(order.id, None)
+        self._rows.order_tickets.pop(order.id, None)
         if order.client_order_id:
             self._client_ids.pop((account.id, order.client_order_id), None)
         order.status = OrderStatus.REJECTED
@@ -798,18 +837,23 @@ class CcxtVenue:
 
     async def refresh_prices(self) -> None:
         """Poll the last price of every watched symbol and of every symbol with open orders:
-        emulated stops trigger, then the price listeners (bots waiting on a price) are told."""
-        symbols = dict(self._watched)
-        for account in self._accounts.values():
-            symbols.update(dict.fromkeys(o.symbol for o in account.orders.values()))
-        if not symbols or not self._accounts:
-            return
-        reader = next(iter(self._accounts.values()))
+        emulated stops trigger, then the price listeners (bots waiting on a price) are told and
+        the ticks published. A symbol no longer polled loses its feed and its last price."""
         async with self._lock:
+            watched = {**self._pinned, **dict.fromkeys(self._watchers)}
+            symbols = dict(watched)
+            for account in self._accounts.values():
+                symbols.update(dict.fromkeys(o.symbol for o in account.orders.values()))
+            for symbol in [s for s in self.feeds if s not in symbols]:
+                del self.feeds[symbol]
+                self._marks.pop(symbol, None)
+            if not symbols or not self._accounts:
+                return
+            reader = next(iter(self._accounts.values()))
             now = self.now_ms()
             moved: list[tuple[str, Decimal]] = []
             for symbol in symbols:
-                if symbol in self._watched and symbol not in self.feeds:
+                if symbol in watched and symbol not in self.feeds:
                     await self._new_feed(reader, symbol, now)
                 found = await reader.last_price(symbol)
                 if found is None:
@@ -830,6 +874,12 @@ class CcxtVenue:
             for symbol, last in moved:
                 for listen in self.price_listeners:
                     listen(symbol, [(now, last)])
+                topic = self.tick_topic(symbol)
+                if self._bus.has_subscribers(topic):
+                    price = decimal_text(last)
+                    self._bus.publish(topic, {
+                        "type": "tick", "symbol": symbol, "bid": price, "ask": price, "last": price, "ts": now,
+                    })  # fmt: skip
 
     async def _new_feed(self, reader: ExchangeAccount, symbol: str, now: int) -> None:
         """``symbol``'s feed, seeded with the exchange's last one-minute candles: one try (with
@@ -876,8 +926,8 @@ class CcxtVenue:
     # ---- persistence and publication -----------------------------------------------------------
 
     async def _finish(self, batch: _Batch) -> list[ev.Event]:
-        """Send what programs made, refresh balances, write, then publish (in that order);
-        returns the events published."""
+        """Send what programs made, refresh balances, write, then publish (in that order: to
+        the listeners, then on the bus); returns the events published."""
         try:
             while batch.to_send:
                 account, order = batch.to_send.pop(0)
@@ -894,7 +944,21 @@ class CcxtVenue:
             if events:
                 for listen in self.listeners:
                     listen(events)
+                self._publish(events)
         return events
+
+    def _publish(self, events: Sequence[ev.Event]) -> None:
+        """The events on the bus (``account:<id>``), as the paper venue publishes them; then
+        the tickets of the orders they closed are no longer kept."""
+        for event in events:
+            if isinstance(event, STREAMED):
+                topic = f"account:{event.order.account_id}"
+                if self._bus.has_subscribers(topic):  # (nobody listens to most)
+                    self._bus.publish(topic, event_message(event, self._rows))
+        open_ids = {i for a in self._accounts.values() for i in a.orders}
+        for event in events:
+            if isinstance(event, STREAMED) and event.order.id not in open_ids:
+                self._rows.order_tickets.pop(event.order.id, None)
 
     async def _commit(self, batch: _Batch) -> None:
         """Write what the batch changed so far (called before each send, and at the end)."""
@@ -912,12 +976,12 @@ class CcxtVenue:
         )  # fmt: skip
         dropped = list(batch.dropped)
 
-        def unit(session: Session) -> None:
+        def unit(session: Session) -> dict[str, int]:
             if dropped:
                 session.execute(delete(OrderRow).where(OrderRow.id.in_(dropped)))
-            work(session)
+            return work(session)
 
-        await self._writer.run(unit)
+        self._rows.order_tickets.update(await self._writer.run(unit))
         batch.new, batch.changed, batch.fills, batch.dropped = {}, {}, [], []
         for account, order in touched:  # what is done needs no exchange state any more
             if not order.is_open:
