@@ -100,14 +100,6 @@ async def test_more_than_the_account_holds_is_insufficient_funds_and_changes_not
         assert state(desk) == before, case
 
 
-AMEND_REFUSED_ON_THE_EXCHANGE = (
-    "CcxtVenue._amend cancels the order on the exchange before the replacement is checked "
-    "there; when the exchange refuses the replacement (here Binance's {}), _send(refused="
-    "'cancel') ends the order (cancelled, 'amend refused: ...'): a refused amend loses the "
-    "resting order instead of leaving it as it was"
-)
-
-
 class TestAmends:
     @pytest.mark.parametrize(
         ("amount", "refusal"),
@@ -115,13 +107,10 @@ class TestAmends:
         ids=["value under the minimum", "more than held"],
     )
     async def test_an_amend_refused_for_its_new_amount_leaves_the_order_as_it_was(
-        self, desk: Desk, amount: D, refusal: type[Exception], request: pytest.FixtureRequest
+        self, desk: Desk, amount: D, refusal: type[Exception]
     ) -> None:
-        """An amend is checked as a placement would be; refused, the order rests unchanged."""
-        if desk.kind == "ccxt":
-            filter_ = "NOTIONAL filter" if amount < 1 else "insufficient balance"
-            reason = AMEND_REFUSED_ON_THE_EXCHANGE.format(filter_)
-            request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+        """An amend is checked as a placement would be; refused, the order rests unchanged
+        (on an exchange it is refused before the order is cancelled there to be replaced)."""
         placed = await desk.venue.place_order(desk.account_id, limit(Side.SELL, "0.01", "51000"))
         before = state(desk)
 

@@ -106,7 +106,7 @@ from tradewind.venues.ops import (
 )
 from tradewind.venues.paper.ledger import AccountSummary, Balance
 from tradewind.venues.paper.persistence import RowTracker, event_message, load_order
-from tradewind.venues.requests import TradeCheck, build_order
+from tradewind.venues.requests import TradeCheck, amended_terms, build_order
 
 log = get_logger("tradewind.ccxt")
 CANCELLED = ("canceled", "cancelled", "expired", "rejected")
@@ -626,15 +626,14 @@ class CcxtVenue:
         if order is None:
             raise NotFound("order not found or not open")
         instrument = self.instrument(order.symbol)
-        price = None if op.price is None else instrument.round_price(op.price)
-        stop = None if op.stop_price is None else instrument.round_price(op.stop_price)
-        amount = None if op.amount is None else instrument.check_amount(op.amount)
+        price, stop, amount = amended_terms(order, instrument, op.price, op.stop_price, op.amount)
         if amount is not None and amount <= order.filled:
             raise InvalidOrder(
                 f"amount {amount} is not more than the {order.filled} filled", "amount"
             )
         sent = account.sent.get(order.id)
         if sent is not None:
+            _affordable(account, order, instrument, price, amount)
             answer = await account.cancel(sent) or await account.find(sent)
             if answer is not None:
                 await self._apply(account, order, answer, batch, ending=False)
@@ -1012,3 +1011,27 @@ def _client_id(order: Order, generation: int = 0) -> str:
     accounts on the same exchange keys may name orders alike). Only for a placement about to be
     written: one sent before is known by the id stored with it (``store.Sent``)."""
     return exchange_client_id(_name(order), generation, account_id=order.account_id)
+
+
+def _affordable(
+    account: ExchangeAccount, order: Order, instrument: Instrument, price: Decimal | None,
+    amount: Decimal | None,
+) -> None:  # fmt: skip
+    """Refuse an amend of a sent limit order whose new terms need more than the balance free
+    now plus what the order itself holds on the exchange (a buy its remaining cost, a sell its
+    remaining amount): the amend cancels the order there first, and an exchange refusing the
+    replacement would leave it cancelled. (Balances as last polled: a change since can still
+    make the exchange refuse it.)"""
+    if order.price is None or instrument.is_derivative:
+        return
+    new_price = order.price if price is None else price
+    remaining = (order.amount if amount is None else amount) - order.filled
+    if order.side is Side.BUY:
+        asset = instrument.quote
+        held = instrument.notional(order.remaining, order.price)
+        needed = instrument.notional(remaining, new_price)
+    else:
+        asset, held, needed = instrument.base, order.remaining, remaining
+    balance = account.balances.get(asset)
+    if needed > (balance.free if balance is not None else Decimal(0)) + held:
+        raise InsufficientFunds("Insufficient funds")
