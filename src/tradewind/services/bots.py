@@ -355,6 +355,36 @@ def _parsed(
         return e
 
 
+async def price_checks(
+    venues: trading.Venues, targets: Sequence[tuple[str, str]]
+) -> list[DomainError | None]:
+    """For each ``(account, symbol)``, why a bot there could not start now (its venue is not
+    connected, or has no price for the symbol: an exchange's is polled once), else None;
+    each venue and symbol asked once."""
+    engines: dict[str, BotEngine | DomainError] = {}
+    checked: dict[tuple[str, str], DomainError | None] = {}
+    found: list[DomainError | None] = []
+    for account_id, symbol in targets:
+        if account_id not in engines:
+            try:
+                engines[account_id] = venues.engine_of(account_id)
+            except DomainError as e:
+                engines[account_id] = e
+        engine = engines[account_id]
+        if isinstance(engine, DomainError):
+            found.append(engine)
+            continue
+        key = (engine.venue.name, symbol)
+        if key not in checked:
+            try:
+                await venues.priced(engine, symbol)
+                checked[key] = None
+            except DomainError as e:
+                checked[key] = e
+        found.append(checked[key])
+    return found
+
+
 async def start_created(
     venues: trading.Venues, specs: Sequence[BotSpec]
 ) -> list[DomainError | None]:
@@ -362,35 +392,10 @@ async def start_created(
     engine takes its bots in one cycle and runs their orders as one venue batch. Each bot's
     refusal in its place (None: started); any other exception is raised once every bot has
     been handled."""
-    engines: dict[str, BotEngine | DomainError] = {}
-    checked: dict[tuple[str, str], DomainError | None] = {}
-    for spec in specs:
-        if spec.account_id not in engines:
-            try:
-                engines[spec.account_id] = venues.engine_of(spec.account_id)
-            except DomainError as e:
-                engines[spec.account_id] = e
-        engine = engines[spec.account_id]
-        if isinstance(engine, DomainError):
-            checked[(spec.account_id, spec.symbol)] = engine
-            continue
-        key = (engine.venue.name, spec.symbol)
-        if key not in checked:
-            try:
-                await venues.priced(engine, spec.symbol)
-                checked[key] = None
-            except DomainError as e:
-                checked[key] = e
-
-    def why_not(spec: BotSpec) -> DomainError | None:
-        engine = engines[spec.account_id]
-        if isinstance(engine, DomainError):
-            return engine
-        return checked[(engine.venue.name, spec.symbol)]
-
-    todo = [spec for spec in specs if why_not(spec) is None]
+    why_not = await price_checks(venues, [(spec.account_id, spec.symbol) for spec in specs])
+    todo = [spec for spec, why in zip(specs, why_not, strict=True) if why is None]
     done = await asyncio.gather(
-        *(cast(BotEngine, engines[spec.account_id]).start(spec) for spec in todo),
+        *(venues.engine_of(spec.account_id).start(spec) for spec in todo),
         return_exceptions=True,
     )
     refused: dict[str, DomainError] = {}
@@ -399,7 +404,7 @@ async def start_created(
             refused[spec.id] = outcome
         elif isinstance(outcome, BaseException):
             raise outcome
-    return [why_not(spec) or refused.get(spec.id) for spec in specs]
+    return [why or refused.get(spec.id) for spec, why in zip(specs, why_not, strict=True)]
 
 
 # ---- what a bot did ----------------------------------------------------------------------

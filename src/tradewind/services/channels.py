@@ -253,7 +253,10 @@ async def open_signal(
     session.add(signal)
     await session.commit()
     subs = await _subscribers(session, channel.id, plan)
-    unpriced = await _unpriced(deps, subs, plan["symbol"])
+    checks = await bots.price_checks(
+        deps.venues, [(sub.account_id, plan["symbol"]) for sub in subs]
+    )
+    unpriced = {sub.id: e for sub, e in zip(subs, checks, strict=True) if e is not None}
     priced = [sub for sub in subs if sub.id not in unpriced]
     created = await _create_bots(session, deps, priced, (signal.id, channel.id), plan)
     outcome = unpriced | dict(zip((sub.id for sub in priced), created, strict=True))
@@ -301,25 +304,6 @@ async def _subscribers(session: AsyncSession, channel_id: str, plan: dict[str, A
         leverage = max(min(wanted, row.max_leverage), Decimal(1))
         sizing = (format(row.amount, "f"), row.amount_type, str(leverage))
         found.append(_Sub(row.id, row.user_id, row.account_id, sizing))
-    return found
-
-
-async def _unpriced(deps: Deps, subs: list[_Sub], symbol: str) -> dict[str, DomainError]:
-    """Subscription id -> why its account's venue has no price for ``symbol`` (it does not
-    trade it, or has no price yet); each venue asked once, an exchange's polled if needed."""
-    venues: dict[str, DomainError | None] = {}
-    found: dict[str, DomainError] = {}
-    for sub in subs:
-        name = deps.venues.venue_of(sub.account_id).name
-        if name not in venues:
-            try:
-                await deps.venues.priced(deps.venues.engine(name), symbol)
-                venues[name] = None
-            except DomainError as e:
-                venues[name] = e
-        error = venues[name]
-        if error is not None:
-            found[sub.id] = error
     return found
 
 
