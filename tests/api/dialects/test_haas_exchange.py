@@ -6,9 +6,11 @@ another exchange, is refused naming the field. (Paper users: ``test_haas_bots.py
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.api.dialects.test_haas import BASE, ok
+from tests.api.dialects.test_haas_backtests import BT, DOC_START, FINAL, JAN_2019
 from tests.api.exchange import (  # the fixtures: on the fake exchange
     exchange_clients,  # noqa: F401
     settings_overrides,  # noqa: F401
@@ -116,3 +118,42 @@ class TestBotsOnTheUsersExchange:
         })  # fmt: skip
         assert refused(r) == "exchangeId: PAPER is not the user's exchange, BINANCE"
         assert fake.orders == []
+
+
+class TestBacktestsOfAnExchangeUser:
+    async def test_the_documents_example_runs_as_written_on_the_users_exchange(
+        self, tw: Harness, fake: FakeBinance
+    ) -> None:
+        """The example names ``BINANCE``: that user's exchange. The run uses Tradewind's stored
+        candles of the same pair (January 2019: the example's own month has none here)."""
+        h, uid = await binance_user(tw, fake)
+        example = {**DOC_START, "userId": uid} | JAN_2019
+
+        started = ok(await tw.client.post(BASE + BT, headers=h, json=example))
+
+        assert isinstance(started, dict) and started["backtestId"].startswith("bt_")
+        job = started["backtestId"]
+        for _ in range(1200):
+            status = ok(await tw.client.get(f"{BASE}{BT}/{job}/status", headers=h))
+            assert isinstance(status, dict)
+            if status["state"] in FINAL:
+                break
+            await asyncio.sleep(0.05)
+        assert status["state"] == "completed", status
+        shorthand = {k: v for k, v in DOC_START["settings"].items() if k != "market"}
+        for market in ({"symbol": "BINANCE_BTC_USDT_"}, {"market": "BINANCE:BTC-USDT"}):
+            body = {**example, "settings": {**shorthand, **market}}
+            ok(await tw.client.post(BASE + BT, headers=h, json=body))
+
+    async def test_another_exchange_is_refused_naming_the_field(
+        self, tw: Harness, fake: FakeBinance
+    ) -> None:
+        h, uid = await binance_user(tw, fake)
+        example = {**DOC_START, "userId": uid} | JAN_2019
+
+        r = await tw.client.post(BASE + BT, headers=h, json={**example, "exchangeId": "PAPER"})
+        assert refused(r) == "exchangeId: must be the user's exchange, BINANCE"
+        r = await tw.client.post(BASE + BT, headers=h, json={
+            **example, "settings": {"market": "BYBIT:BTC-USDT", "grid_range": 5},
+        })  # fmt: skip
+        assert refused(r) == "settings.market: BYBIT is not the user's exchange (BINANCE)"

@@ -19,7 +19,9 @@ HaasOnline symbols such as ``PAPER_BTC_USDT_``, numbers as numbers). ``startUnix
 ``endUnix`` are unix *seconds* (int32: a millisecond value is refused): the run covers the bars
 opening from ``startUnix`` up to, not including, ``endUnix`` (the end is an end time, not the
 last bar's open, so the job's native ``end`` is ``endUnix`` less 1 ms). ``exchangeId``, when
-given, must be the user's exchange (``PAPER``). A Tradewind extension, ``timeframe`` (``1h`` by
+given, must be the user's exchange (``PAPER``, or the exchange of the keys the user was made
+with, whose markets, ``BINANCE_BTC_USDT_`` or ``BINANCE:BTC-USDT``, are read as the same pair
+of the stored candles). A Tradewind extension, ``timeframe`` (``1h`` by
 default), sets the bar length the run steps through. The answer's ``backtestId`` is the job's
 id (``bt_…``), ``serviceId`` names the service running the jobs (``SERVICE_ID``) and ``message``
 is the document's text with the real id in the path. A request the jobs refuse is answered at
@@ -113,7 +115,7 @@ from tradewind.api.deps import RuntimeDep, SessionDep
 from tradewind.api.dialects.haas.bot_records import num
 from tradewind.api.dialects.haas.bots import ScriptType, native_symbol, settings_in
 from tradewind.api.dialects.haas.envelope import ok
-from tradewind.api.dialects.haas.routes import PAPER_ID, Body, Partner, haas_symbol
+from tradewind.api.dialects.haas.routes import PAPER_ID, Body, Partner, exchange_of, haas_symbol
 from tradewind.api.registry import public_router
 from tradewind.backtest import jobs
 from tradewind.backtest.request import VENUE, BacktestRequest, coverage
@@ -127,7 +129,7 @@ from tradewind.marketdata import (
     Timeframe,
     bundled_store,
 )
-from tradewind.services import accounts
+from tradewind.services import accounts, exchange_accounts
 from tradewind.store.tables import BacktestRow, UserRow
 from tradewind.venues.paper.catalog import DEFAULT_LEVERAGE, paper_instruments
 
@@ -155,7 +157,9 @@ class BacktestStart(Body):
     user_id: str | None = Field(default=None, alias="userId", description="Who owns it.")
     type: ScriptType
     exchange_id: str | None = Field(
-        default=None, alias="exchangeId", description="The user's exchange (PAPER), if given."
+        default=None,
+        alias="exchangeId",
+        description="The user's exchange (PAPER, or its keys' exchange), if given.",
     )
     settings: Any = Field(default=None, description="The script's settings, as for bots/create.")
     start_unix: int = Field(
@@ -177,16 +181,24 @@ def _bad(field: str, message: str) -> ValidationFailed:
 # ---- the start -------------------------------------------------------------------------------
 
 
-def _instrument_of(market: str, script: str, venue: Any) -> str:
-    """``BTC-USDT`` / ``PAPER:BTC-USDT`` → the spot symbol for a spot type, the perpetual (or
-    another contract) for a futures type; a HaasOnline or native symbol passes as it is."""
+def _as_paper(symbol: str, exchange: str) -> str:
+    """A HaasOnline symbol of the user's exchange as the same pair of Tradewind's stored
+    candles (``BINANCE_BTC_USDT_`` → ``PAPER_BTC_USDT_``); any other as it is."""
+    prefix = f"{exchange}_"
+    return PAPER_ID + symbol[len(exchange) :] if symbol.startswith(prefix) else symbol
+
+
+def _instrument_of(market: str, script: str, venue: Any, exchange: str) -> str:
+    """``BTC-USDT`` / ``PAPER:BTC-USDT`` (or the user's exchange, ``BINANCE:BTC-USDT``) → the
+    spot symbol for a spot type, the perpetual (or another contract) for a futures type; a
+    HaasOnline or native symbol passes as it is."""
     try:
-        return native_symbol(market, venue)
+        return native_symbol(_as_paper(market, exchange), venue)
     except ValidationFailed:
         pass
-    exchange, _, pair = market.rpartition(":")
-    if exchange and exchange != PAPER_ID:
-        raise _bad("settings.market", f"{exchange} is not the user's exchange ({PAPER_ID})")
+    named, _, pair = market.rpartition(":")
+    if named and named not in (PAPER_ID, exchange):
+        raise _bad("settings.market", f"{named} is not the user's exchange ({exchange})")
     base, _, rest = pair.replace("/", "-").partition("-")
     quote, _, contract = rest.partition("-")
     futures = script in FUTURES_TYPES
@@ -266,9 +278,10 @@ def _grid_shorthand(
         settings.setdefault("stopExit", True)
 
 
-def _settings(body: BacktestStart, venue: Any, data_dir: Path) -> dict[str, Any]:
-    """The client's settings for the jobs: the market translated, the example's grid keys
-    read (see the module docstring), the rest as sent (the script names any bad field)."""
+def _settings(body: BacktestStart, venue: Any, data_dir: Path, exchange: str) -> dict[str, Any]:
+    """The client's settings for the jobs: the market translated (the user's ``exchange``'s
+    read as the same pair of the stored candles), the example's grid keys read (see the module
+    docstring), the rest as sent (the script names any bad field)."""
     if body.settings is None:
         raw: dict[str, Any] = {}
     elif isinstance(body.settings, dict):
@@ -276,11 +289,13 @@ def _settings(body: BacktestStart, venue: Any, data_dir: Path) -> dict[str, Any]
     else:
         raise _bad("settings", "an object of the script's settings")
     market = raw.pop("market", None)
+    if isinstance(raw.get("symbol"), str):
+        raw["symbol"] = _as_paper(raw["symbol"], exchange)
     out = settings_in(raw, venue)
     if market is not None:
         if not isinstance(market, str) or not market:
             raise _bad("settings.market", "a market such as BTC-USDT or PAPER_BTC_USDT_")
-        symbol = _instrument_of(market, body.type, venue)
+        symbol = _instrument_of(market, body.type, venue, exchange)
         if out.setdefault("symbol", symbol) != symbol:
             raise _bad("settings.market", f"names {symbol}, settings.symbol {out['symbol']}")
     if body.type in GRID_TYPES and any(key in out for key in SHORTHAND):
@@ -315,10 +330,12 @@ async def start_backtest(
     if body.end_unix <= body.start_unix:
         raise _bad("endUnix", "must be after startUnix")
     await accounts.get_managed_user(session, principal.user_id, body.user_id)
-    if body.exchange_id and body.exchange_id != PAPER_ID:
-        raise _bad("exchangeId", f"must be the user's exchange, {PAPER_ID}")
+    found = await exchange_accounts.user_exchange(session, body.user_id)
+    exchange = exchange_of(found) if found else PAPER_ID
+    if body.exchange_id and body.exchange_id.upper() != exchange:
+        raise _bad("exchangeId", f"must be the user's exchange, {exchange}")
     venue = runtime.venues.paper
-    settings = await asyncio.to_thread(_settings, body, venue, runtime.settings.data_dir)
+    settings = await asyncio.to_thread(_settings, body, venue, runtime.settings.data_dir, exchange)
     request = BacktestRequest(
         script=body.type, settings=settings, symbol="", timeframe=body.timeframe,
         start_ms=body.start_unix * 1000, end_ms=body.end_unix * 1000 - 1,
