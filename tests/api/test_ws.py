@@ -16,6 +16,7 @@ from tests.fakes.binance import FakeBinance, FakeClients
 from tests.helpers import PASSWORD, unique_email
 from tradewind.api.app import create_app
 from tradewind.domain.clock import ManualClock
+from tradewind.domain.numbers import decimal_text
 from tradewind.settings import Settings
 
 
@@ -122,6 +123,19 @@ class TestNative:
             assert hit["notification"] == "sl_hit"
             ws.send_json({"op": "ping"})
             assert until(ws, "pong") == {"type": "pong"}
+
+    def test_balances_a_trade_moved_arrive(self, live: Live) -> None:
+        """The paper venue's ``balance_changed`` (an exchange account's are alike)."""
+        headers = {"Authorization": f"Bearer {live.key()}"}
+        live.move("BTC/USDT:USDT", 7000)
+        with live.client.websocket_connect("/api/v1/ws", headers=headers) as ws:
+            acc = ws.receive_json()["account_id"]
+            live.client.post(f"/api/v1/accounts/{acc}/orders", headers=headers,
+                             json={"symbol": "BTC/USDT:USDT", "side": "buy", "amount": "0.01"})  # fmt: skip
+            until(ws, "order_filled")
+            moved = until(ws, "balance_changed")
+            assert set(moved) == {"type", "account_id", "asset", "free", "locked"}
+            assert moved["account_id"] == acc
 
     def test_token_in_query_and_refusals(self, live: Live) -> None:
         token = live.key("read")
@@ -294,6 +308,31 @@ class TestTheNativeStreamOnAnExchangeAccount:
                 placed.json()["order_id"], "filled",
             )  # fmt: skip
             assert [(t.side.value, t.qty) for t in fake.trades] == [("BUY", D("0.01"))]
+
+    def test_balances_moved_by_a_trade_arrive_as_on_paper(
+        self, live_exchange: Live, fake: FakeBinance
+    ) -> None:
+        """Each asset a trade moved: a ``balance_changed`` with its new free and locked amounts
+        on the exchange, after the order's fill (the paper venue's message)."""
+        live = live_exchange
+        headers = {"Authorization": f"Bearer {live.key(exchange=fake)}"}
+        with live.client.websocket_connect("/api/v1/ws", headers=headers) as ws:
+            account_id = within(ws)["account_id"]
+            placed = live.client.post(
+                f"/api/v1/accounts/{account_id}/orders", headers=headers,
+                json={"symbol": "BTC/USDT", "side": "buy", "amount": "0.01"},
+            )  # fmt: skip
+            assert placed.status_code == 201, placed.text
+            while within(ws)["type"] != "order_filled":
+                pass
+            moved = [within(ws), within(ws)]
+
+            assert moved == [
+                {"type": "balance_changed", "account_id": account_id, "asset": asset,
+                 "free": decimal_text(fake.balance(asset).free), "locked": "0"}
+                for asset in ("BTC", "USDT")
+            ]  # fmt: skip
+            assert moved[1]["free"] == "9498"  # 10,000 less 0.01 at 50,200
 
 
 def polled(live: Live, fake: FakeBinance) -> set[str]:

@@ -43,6 +43,9 @@ class ExchangeAccount:
     sent: dict[OrderId, Sent] = field(default_factory=dict)
     """What the exchange knows of each order that is (or is being) sent."""
     balances: dict[str, Balance] = field(default_factory=dict)
+    """As last fetched (``refresh_balances``): the assets with a free or locked amount."""
+    balances_fetched: bool = False
+    """Whether ``balances`` has been fetched once (before, it is empty, not the exchange's)."""
 
     async def call(self, request: Callable[[], Awaitable[T]]) -> T:
         """A read or an idempotent change, with retries (``calls.call``)."""
@@ -145,14 +148,25 @@ class ExchangeAccount:
         )
         return rows
 
-    async def refresh_balances(self) -> None:
+    async def refresh_balances(self) -> list[Balance]:
+        """Fetch the balances; returns, by asset, those whose free or locked amount is not what
+        it was (an asset no longer held is a zero balance), the first fetch's included."""
         raw: dict[str, Any] = await self.call(lambda: self.client.fetch_balance())
         free, used = raw.get("free") or {}, raw.get("used") or {}
+        before = {asset: (b.free, b.locked) for asset, b in self.balances.items()}
         self.balances = {
             asset: Balance(asset, dec(free.get(asset)), dec(used.get(asset)))
             for asset in {*free, *used}
             if dec(free.get(asset)) or dec(used.get(asset))
         }
+        self.balances_fetched = True
+        zero = (Decimal(0), Decimal(0))
+        changed = []
+        for asset in sorted({*before, *self.balances}):
+            new = self.balances.get(asset) or Balance(asset, *zero)
+            if before.get(asset, zero) != (new.free, new.locked):
+                changed.append(new)
+        return changed
 
     async def close(self) -> None:
         await self.client.close()

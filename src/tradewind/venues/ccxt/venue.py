@@ -8,6 +8,9 @@ orders, then any order no longer listed, by its client id) and applies what chan
 and cancellations (``fills``: each exactly once), publishing the same events the paper venue
 publishes, to its listeners (the bot engine) and on the bus as the paper venue does
 (``account:<id>``, each order with its ticket, which the venue keeps for its open orders);
+after an operation or a poll that changed an order, the account's balances are fetched again and
+each asset whose free or locked amount changed is a ``BalanceChanged``, published with the
+order events (``reconcile``'s first fetch, at start-up, publishes none: nobody changed them);
 each polled price is a tick on the venue's own topic (``tick_topic``, never the paper
 market's). ``reconcile`` (on start and after a reconnect) does the same and also says what
 differed (``OrderReconciled``), which the bot engine writes in the bot's log.
@@ -112,8 +115,9 @@ log = get_logger("tradewind.ccxt")
 CANCELLED = ("canceled", "cancelled", "expired", "rejected")
 """CCXT statuses of an order that ended without filling all of it."""
 REFUSED = (InsufficientFunds, InvalidOrder, VenueRefused)
-STREAMED = (ev.OrderAccepted, ev.OrderTriggered, ev.OrderFilled, ev.OrderCancelled,
-            ev.OrderRejected, ev.OrderAmended)  # fmt: skip
+ORDER_EVENTS = (ev.OrderAccepted, ev.OrderTriggered, ev.OrderFilled, ev.OrderCancelled,
+                ev.OrderRejected, ev.OrderAmended)  # fmt: skip
+STREAMED = (*ORDER_EVENTS, ev.BalanceChanged)
 """The events published on the bus (an ``OrderReconciled`` is for the bots' logs only)."""
 
 
@@ -130,7 +134,7 @@ class _Batch:
     to_send: list[tuple[ExchangeAccount, Order]] = field(default_factory=list)
     """Orders the venue's programs made (a re-arm, a bracket leg, a triggered stop)."""
     balances: set[str] = field(default_factory=set)
-    """Accounts whose balances changed (asked again before publishing)."""
+    """Accounts whose balances may have changed (fetched again before publishing)."""
 
     def touch(self, account: ExchangeAccount, order: Order) -> None:
         if order.id not in self.new:
@@ -239,7 +243,8 @@ class CcxtVenue:
                 batch = _Batch()
                 try:
                     await self._sync(account, batch, reconciling=True)
-                    await account.refresh_balances()
+                    # the first fetch (at start-up) is where the venue starts from: no change
+                    await self._refresh_balances(account, batch, quiet=not account.balances_fetched)
                 except VenueRefused as e:  # one account's keys: the others still trade
                     _refused(account, e)
                 finally:
@@ -936,7 +941,7 @@ class CcxtVenue:
                         await self._send(account, order, batch)
             for account_id in sorted(batch.balances):
                 with contextlib.suppress(DomainError):  # the next poll asks again
-                    await self._accounts[account_id].refresh_balances()
+                    await self._refresh_balances(self._accounts[account_id], batch)
         finally:
             await self._commit(batch)
             events, batch.events = batch.events, []
@@ -946,17 +951,35 @@ class CcxtVenue:
                 self._publish(events)
         return events
 
+    async def _refresh_balances(
+        self, account: ExchangeAccount, batch: _Batch, *, quiet: bool = False
+    ) -> None:
+        """Fetch ``account``'s balances: each asset whose free or locked amount changed since
+        the last fetch is a ``BalanceChanged`` (as on paper, after the events that changed it);
+        ``quiet``, none. A first fetch outside ``reconcile`` (an account added while the venue
+        runs) reports every asset held: until then the venue showed none."""
+        changed = await account.refresh_balances()
+        if not quiet:
+            batch.events += [
+                ev.BalanceChanged(AccountId(account.id), b.asset, b.free, b.locked) for b in changed
+            ]
+
     def _publish(self, events: Sequence[ev.Event]) -> None:
         """The events on the bus (``account:<id>``), as the paper venue publishes them; then
         the tickets of the orders they closed are no longer kept."""
         for event in events:
             if isinstance(event, STREAMED):
-                topic = f"account:{event.order.account_id}"
+                account_id = (
+                    event.account_id
+                    if isinstance(event, ev.BalanceChanged)
+                    else event.order.account_id
+                )
+                topic = f"account:{account_id}"
                 if self._bus.has_subscribers(topic):  # (nobody listens to most)
                     self._bus.publish(topic, event_message(event, self._rows))
         open_ids = {i for a in self._accounts.values() for i in a.orders}
         for event in events:
-            if isinstance(event, STREAMED) and event.order.id not in open_ids:
+            if isinstance(event, ORDER_EVENTS) and event.order.id not in open_ids:
                 self._rows.order_tickets.pop(event.order.id, None)
 
     async def _commit(self, batch: _Batch) -> None:
