@@ -119,6 +119,32 @@ class TestBotsOnTheUsersExchange:
         assert refused(r) == "exchangeId: PAPER is not the user's exchange, BINANCE"
         assert fake.orders == []
 
+    async def test_a_paper_bot_is_not_copied_to_an_exchange_user(
+        self, tw: Harness, fake: FakeBinance
+    ) -> None:
+        """A copy trades on its source's exchange: refused naming the document's field."""
+        h, binance = await binance_user(tw, fake)
+        paper = ok(await tw.client.post(BASE + "/users/create", headers=h, json={
+            "exchangeId": "PAPER", "publicKey": "sim", "secretKey": "unused",
+        }))  # fmt: skip
+        await tw.move("BTC/USDT", 6400)
+        paper_grid = {**GRID, "symbol": "PAPER_BTC_USDT_", "lowerLimit": 6300, "upperLimit": 6500}
+        bot = ok(await tw.client.post(BASE + "/bots/create", headers=h, json={
+            "userId": paper, "type": "spot_grid", "settings": paper_grid,
+        }))  # fmt: skip
+        assert isinstance(bot, dict)
+
+        r = await tw.client.post(BASE + "/bots/clone", headers=h, json={
+            "userId": binance, "botId": bot["botId"], "followUpdates": False, "settings": {},
+        })  # fmt: skip
+        assert refused(r) == "userId: the bot trades on PAPER, the user on BINANCE"
+        r = await tw.client.post(BASE + "/bots/create", headers=h, json={
+            "userId": binance, "type": "spot_grid", "settings": {}, "masterBotId": bot["botId"],
+        })  # fmt: skip
+        assert refused(r) == "masterBotId: the bot trades on PAPER, the user on BINANCE"
+        listed = ok(await tw.client.post(BASE + "/bots/user", headers=h, json={"userId": binance}))
+        assert listed["items"] == []  # type: ignore[index]
+
 
 class TestBacktestsOfAnExchangeUser:
     async def test_the_documents_example_runs_as_written_on_the_users_exchange(

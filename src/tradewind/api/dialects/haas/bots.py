@@ -183,6 +183,18 @@ async def _views(session: SessionDep, runtime: RuntimeDep, rows: list[BotRow]) -
     return [bot_view(r, *venues[r.account_id], counts.get(r.id, 0)) for r in rows]
 
 
+async def _same_exchange(
+    session: SessionDep, runtime: RuntimeDep, source: BotRow, target: Any, field: str
+) -> None:
+    """A copy trades on its source's exchange: refused naming ``field`` when the user's
+    (``target``'s) is another."""
+    _, exchange = await bot_venue(session, runtime, source)
+    theirs = exchange_of(target.name)
+    if exchange != theirs:
+        message = f"the bot trades on {exchange}, the user on {theirs}"
+        raise ValidationFailed(message, details=[{"field": field, "message": message}])
+
+
 async def _users_market(
     session: SessionDep, runtime: RuntimeDep, user_id: str
 ) -> tuple[str | None, Any]:
@@ -250,6 +262,7 @@ async def create_bot(
                 f"the master bot is a {master.script} bot",
                 details=[{"field": "type", "message": f"{master.script}, the master's type"}],
             )
+        await _same_exchange(session, runtime, master, venue, "masterBotId")
         row = await bots.clone(
             session, runtime.venues, runtime.clock, master.user_id, master.id,
             target_user_id=body.user_id, overrides=settings, follow_updates=True,
@@ -299,7 +312,8 @@ async def clone_bot(
     await accounts.get_managed_user(session, principal.user_id, body.user_id)
     venue, _ = await bot_venue(session, runtime, source)
     overrides, ignored = _known_overrides(source.script, settings_in(body.settings, venue))
-    account, _ = await _users_market(session, runtime, body.user_id)
+    account, target = await _users_market(session, runtime, body.user_id)
+    await _same_exchange(session, runtime, source, target, "userId")
     row = await bots.clone(
         session, runtime.venues, runtime.clock, source.user_id, source.id,
         target_user_id=body.user_id, overrides=overrides, follow_updates=body.follow_updates,
