@@ -92,6 +92,16 @@ class Venues:
     def live(self) -> list[CcxtVenue]:
         return [v for v in self._by_name.values() if isinstance(v, CcxtVenue)]
 
+    def instruments(self) -> dict[str, Instrument]:
+        """Every instrument of the venues running, by symbol (the paper venue's where two
+        share one): what a client's market name is read against, so a market only an
+        exchange has is known too."""
+        found: dict[str, Instrument] = {}
+        for venue in self.live:
+            found.update(venue.instruments)
+        found.update(self.paper.instruments)
+        return found
+
     @property
     def store(self) -> StoreRunner:
         return self._engines[self.paper.name].store

@@ -108,7 +108,7 @@ def incoming(
 ) -> signals.Incoming:  # fmt: skip
     """A native or webhook body as a signal (names as the native API spells them, and the
     TradingView habits ``quantity``/``contracts`` and ``maxLag``)."""
-    instruments = runtime.venues.paper.instruments
+    instruments = runtime.venues.instruments()
     symbol = body.get("symbol")
     amount = next(
         (body[k] for k in ("amount", "quantity", "contracts") if body.get(k) not in (None, "")),

@@ -94,7 +94,7 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
 async def _incoming(
     runtime: Any, session: SessionDep, user_id: str, body: dict[str, Any]
 ) -> signals.Incoming:
-    instruments = runtime.venues.paper.instruments
+    instruments = runtime.venues.instruments()
     symbol = signals.normalise_symbol(body.get("symbol"), instruments)
     action = signals.parse_action(body.get("action"))
     if action not in ACTIONS:

@@ -1,7 +1,7 @@
-"""A partner's signal reaches a subscriber trading on an exchange account: the subscriber's
-smart trade rests its entries on FakeBinance through CCXT's own client, priced by the
-exchange (polled once when it was not watched), even on a market the paper venue does not
-have (SOL/USDT)."""
+"""A market only the exchange has (SOL/USDT on the fake Binance; the paper venue has none):
+a partner's signal reaches a subscriber trading it on an exchange account, priced by the
+exchange (polled once when it was not watched), and a TradingView alert naming it reaches a
+webhook bot there."""
 
 from __future__ import annotations
 
@@ -69,3 +69,29 @@ async def test_a_subscriber_on_an_exchange_gets_its_entries_on_the_exchange(
     assert body["failed"] == []
     [trade] = body["data"]
     assert (trade["status"], trade["phase"], trade["symbol"]) == ("active", "open", SOL)
+
+
+async def test_a_tradingview_alert_on_a_market_only_the_exchange_has_reaches_its_bot(
+    tw: Harness, fake: FakeBinance
+) -> None:
+    """The alert's ``SOLUSDT`` is read against the markets of every connected venue, not the
+    paper venue's only (it was refused as an unknown market)."""
+    user = await new_user(tw.client)
+    account_id = await exchange_account(tw.client, h(user), fake)
+    r = await tw.client.post("/api/v1/bots", headers=h(user), json={
+        "type": "webhook", "name": "alerts", "account_id": account_id,
+        "settings": {"symbol": SOL, "signalToken": "sol-token"},
+    })  # fmt: skip
+    assert r.status_code == 201, r.text
+    bot_id = r.json()["bot_id"]
+    assert (
+        await tw.client.post(f"/api/v1/bots/{bot_id}/start", headers=h(user))
+    ).status_code == 200
+    hook = (await tw.client.post(f"/api/v1/bots/{bot_id}/hook", headers=h(user))).json()
+
+    r = await tw.client.post(
+        hook["url"], json={"action": "buy", "quantity": 1, "symbol": "SOLUSDT"}
+    )
+
+    assert r.status_code == 201 and r.json()["executed"], r.text
+    assert [(o.symbol, o.side.value, o.orig_qty) for o in fake.orders] == [("SOLUSDT", "BUY", D(1))]
