@@ -21,7 +21,7 @@ def plainly(fills: Sequence[Fill], seq_of: Mapping[str, int | None]) -> list[Rou
     held: list[list[Any]] = []
     trips: list[RoundTrip] = []
     for fill in fills:
-        fee = quote_fee(fill, BTC)
+        fee = quote_fee(fill, BTC.base)
         seq = seq_of.get(fill.order_id)
         if fill.side is Side.BUY:
             held.append([fill.amount, fill.price, fill.ts_ms, fee / fill.amount, seq])
@@ -79,4 +79,4 @@ def test_round_trips_are_the_plain_reading_of_the_pairing(
             liquidity=Liquidity.MAKER, ts_ms=1_000 * i,
         ))  # fmt: skip
         seq_of[f"ord_{i:04}"] = seq
-    assert spot_round_trips(fills, BTC, seq_of) == plainly(fills, seq_of)
+    assert spot_round_trips(fills, BTC.base, seq_of) == plainly(fills, seq_of)

@@ -310,3 +310,18 @@ async def test_an_unchanged_read_derives_nothing_and_a_rollback_is_not_remembere
     await add_round_trips(store, bot, 1)
     assert len(await read(store, bot, sid)) == 4
     assert derived == 3
+
+
+@pytest.mark.store
+async def test_a_bot_on_a_market_only_an_exchange_has_gets_its_trips(store: Store) -> None:
+    """SOL/USDT is not the paper venue's: its round trips are read from the symbol's base
+    (they were none)."""
+    bot = await seed_bot(store, "SOL/USDT")
+    await add_round_trips(store, bot, 3)
+    sid = await linked_strategy(store, bot)
+
+    records = await read(store, bot, sid)
+
+    assert sorted((r.position_ref, r.entry, r.close_price) for r in records) == [
+        (f"{bot.bot_id}:trip:{n}", Decimal(100), Decimal(101)) for n in (1, 2, 3)
+    ]

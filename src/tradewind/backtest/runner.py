@@ -608,13 +608,13 @@ class _Run:
         bars = ended - spec.start
         curve = EquityCurve(self.ts[spec.start : spec.start + bars], self.equity[:bars])
         trips = (
-            spot_round_trips(self.fills, self.instrument, self._placements())
+            spot_round_trips(self.fills, self.instrument.base, self._placements())
             if not self.instrument.is_derivative
             else _position_round_trips(
                 self.venue, self.account, self.fills, self.instrument.contract_size
             )
         )
-        fees = sum((quote_fee(f, self.instrument) for f in self.fills), Decimal(0))
+        fees = sum((quote_fee(f, self.instrument.base) for f in self.fills), Decimal(0))
         orders = sorted(self.orders.values(), key=lambda o: (o.created_ms, o.id))
         records = [
             OrderRecord(o.status, o.created_ms, self.closed_ms.get(o.id), o.filled) for o in orders

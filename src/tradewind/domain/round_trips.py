@@ -9,7 +9,6 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any
 
-from tradewind.domain.instruments import Instrument
 from tradewind.domain.orders import Fill, Side
 
 
@@ -29,12 +28,13 @@ class RoundTrip:
     margin: Decimal
 
 
-def quote_fee(fill: Fill, instrument: Instrument) -> Decimal:
-    return fill.fee if fill.fee_asset != instrument.base else fill.fee * fill.price
+def quote_fee(fill: Fill, base: str) -> Decimal:
+    """The fill's fee in the quote asset (a fee in the ``base`` asset at the fill's price)."""
+    return fill.fee if fill.fee_asset != base else fill.fee * fill.price
 
 
 def spot_round_trips(
-    fills: Sequence[Fill], instrument: Instrument, seq_of: Mapping[str, int | None]
+    fills: Sequence[Fill], base: str, seq_of: Mapping[str, int | None]
 ) -> list[RoundTrip]:
     """Each sell closes what it sells of the buys still held: first those of its own placement
     (a grid level's buy and the sell its re-arm made share one), then the earliest others
@@ -47,7 +47,7 @@ def spot_round_trips(
     placed: dict[int | None, dict[int, None]] = {}
     trips: list[RoundTrip] = []
     for n, fill in enumerate(fills):
-        fee = quote_fee(fill, instrument)
+        fee = quote_fee(fill, base)
         seq = seq_of.get(fill.order_id)
         if fill.side is Side.BUY:
             held[n] = [fill.amount, fill.price, fill.ts_ms, fee / fill.amount, seq]

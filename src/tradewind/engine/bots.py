@@ -1110,7 +1110,7 @@ class BotEngine:
             generation=key.generation if key else 0,
         )  # fmt: skip
         instrument = r.instrument
-        fee = quote_fee(fill, instrument)
+        fee = quote_fee(fill, instrument.base)
         r.book.apply(fill.side, fill.amount, fill.price, fee, instrument.contract_size)
         verb = "Bought" if fill.side is Side.BUY else "Sold"
         self._log(r, f"{verb} {shown(fill.amount)} {instrument.base} at {shown(fill.price)} "

@@ -215,9 +215,19 @@ async def _derivative_positions(session: AsyncSession, bot: BotRow) -> list[Clos
             return found
 
 
+def _spot_base(symbol: str) -> str | None:
+    """The base asset of a spot market (``SOL/USDT``: an exchange's, not the paper venue's,
+    too), None for a contract (``BTC/USDT:USDT``, ``EURUSD``)."""
+    known = paper_instruments().get(symbol)
+    if known is not None:
+        return None if known.is_derivative else known.base
+    base, slash, quote = symbol.partition("/")
+    return base if slash and base and quote and ":" not in quote else None
+
+
 async def _spot_round_trips_of(session: AsyncSession, bot: BotRow) -> list[ClosedPosition]:
-    instrument = paper_instruments().get(bot.symbol)
-    if instrument is None or instrument.is_derivative:
+    base = _spot_base(bot.symbol)
+    if base is None:
         return []
     stmt = (
         select(FillRow, OrderRow.client_order_id)
@@ -240,7 +250,7 @@ async def _spot_round_trips_of(session: AsyncSession, bot: BotRow) -> list[Close
             fee=row.fee, fee_asset=row.fee_asset, liquidity=Liquidity(row.liquidity),
             ts_ms=to_ms(row.ts),
         ))  # fmt: skip
-    trips = spot_round_trips(fills, instrument, seq_of)
+    trips = spot_round_trips(fills, base, seq_of)
     return [
         ClosedPosition(
             ref=f"{bot.id}:trip:{n}",
