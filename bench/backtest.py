@@ -41,7 +41,7 @@ numba and vectorbt are timed on their first call (with JIT compilation) and warm
 three more calls); Tradewind and backtesting.py take seconds to minutes and run once.
 
     .venv/bin/python bench/backtest.py [--candles 1000000] [--seed 1] [--tradewind-max-seconds 60]
-        [--fil-candles 0] [--sweep 0] [--skip-memory]
+        [--fil-candles 0] [--sweep 0] [--skip-memory] [--cases abcd]
 
 ``--sweep N`` runs N grid settings with Tradewind over 525,600 generated candles on a
 ``ProcessPoolExecutor`` across the cores (and the same N with the numba loop, for scale).
@@ -1580,8 +1580,13 @@ def main() -> None:
                         help="case (b) on the first N candles of the FIL file (0: all)")  # fmt: skip
     parser.add_argument("--sweep", type=int, default=0, help="grid combinations to sweep (0: skip)")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--cases", default="abcd",
+                        help="the cases to run, by letter (default abcd): 'd' alone, from two "
+                             "checkouts, compares two versions of the code on one case")  # fmt: skip
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if set(args.cases) - set("abcd"):
+        parser.error(f"--cases: letters among abcd, not {args.cases!r}")
     if args.memory_child:
         memory_child(args)
         return
@@ -1627,21 +1632,24 @@ def main() -> None:
     out.print()
 
     reports = []
-    reports.append(grid_case(ctx, "a", f"10-level arithmetic spot grid, {len(candles):,} generated one-minute candles",
-                             candles, 10, (0.1, 0.9), 10_000, 30_000))  # fmt: skip
-    print_case(reports[-1])
-    if fil is None:
+    if "a" in args.cases:
+        reports.append(grid_case(ctx, "a", f"10-level arithmetic spot grid, {len(candles):,} generated one-minute candles",
+                                 candles, 10, (0.1, 0.9), 10_000, 30_000))  # fmt: skip
+        print_case(reports[-1])
+    if "b" in args.cases and fil is None:
         out.print(f"(b) 200-level grid on FIL_USDT-1m: skipped: {FIL_FILE} is absent\n")
-    else:
+    elif "b" in args.cases and fil is not None:
         reports.append(grid_case(
             ctx, "b", f"200-level arithmetic spot grid, FIL_USDT-1m ({len(fil):,} candles, 2023-08..11, "
             f"prices x{FIL_SCALE:,} on BTC/USDT's rules)", fil, 200, (0.01, 0.99), 20_000, 50_000,
         ))  # fmt: skip
         print_case(reports[-1])
-    reports.append(sma_case(ctx, candles))
-    print_case(reports[-1])
-    reports.append(dca_case(ctx, candles))
-    print_case(reports[-1])
+    if "c" in args.cases:
+        reports.append(sma_case(ctx, candles))
+        print_case(reports[-1])
+    if "d" in args.cases:
+        reports.append(dca_case(ctx, candles))
+        print_case(reports[-1])
 
     sweep_1000, sweep_lines = run_sweep(ctx)
     memory_mb, memory_lines = run_memory(args)
