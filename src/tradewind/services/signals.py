@@ -84,15 +84,16 @@ _SEPARATORS = re.compile(r"[/\-_ ]")
 
 
 def normalise_symbol(
-    raw: Any, instruments: Mapping[str, Instrument], field_name: str = "symbol"
+    raw: Any, catalogs: Sequence[Mapping[str, Instrument]], field_name: str = "symbol"
 ) -> str:
     """Our symbol for what a client or TradingView's ``{{ticker}}`` sends: ``BTC/USDT``,
     ``BTCUSDT``, ``BINANCE:BTCUSDT``, ``BTC-USDT``, ``BINANCE_BTC_USDT_`` (HaasOnline);
-    perpetuals as ``BTCUSDT.P``, ``BTCUSDTPERP`` or ``BTC/USDT:USDT``."""
+    perpetuals as ``BTCUSDT.P``, ``BTCUSDTPERP`` or ``BTC/USDT:USDT``. The first of
+    ``catalogs`` (instruments by symbol) that has the market answers."""
     if not isinstance(raw, str) or not raw.strip():
         raise bad(field_name, "required: a market such as BTCUSDT or BTC/USDT")
     text = raw.strip()
-    if text in instruments:
+    if any(text in instruments for instruments in catalogs):
         return text
     upper = text.upper()
     perpetual = False
@@ -108,9 +109,10 @@ def normalise_symbol(
         if ":" in upper:
             upper, perpetual = upper.split(":", 1)[0], True
         key = _SEPARATORS.sub("", upper)
-    for symbol, instrument in instruments.items():
-        if instrument.base + instrument.quote == key and instrument.is_derivative == perpetual:
-            return symbol
+    for instruments in catalogs:
+        for symbol, instrument in instruments.items():
+            if instrument.base + instrument.quote == key and instrument.is_derivative == perpetual:
+                return symbol
     raise bad(field_name, f"unknown market {raw!r}")
 
 

@@ -92,15 +92,15 @@ class Venues:
     def live(self) -> list[CcxtVenue]:
         return [v for v in self._by_name.values() if isinstance(v, CcxtVenue)]
 
-    def instruments(self) -> dict[str, Instrument]:
-        """Every instrument of the venues running, by symbol (the paper venue's where two
-        share one): what a client's market name is read against, so a market only an
-        exchange has is known too."""
-        found: dict[str, Instrument] = {}
-        for venue in self.live:
-            found.update(venue.instruments)
-        found.update(self.paper.instruments)
-        return found
+    def catalogs(self) -> list[Mapping[str, Instrument]]:
+        """The instruments of each venue running, the paper venue's first: what a client's
+        market name is read against, so a market only an exchange has is known too (each
+        searched in turn, not merged: an exchange has thousands)."""
+        return [self.paper.instruments, *(venue.instruments for venue in self.live)]
+
+    def known(self, symbol: str) -> Instrument | None:
+        """``symbol``'s instrument on the first venue (``catalogs``) that has it."""
+        return next((c[symbol] for c in self.catalogs() if symbol in c), None)
 
     @property
     def store(self) -> StoreRunner:

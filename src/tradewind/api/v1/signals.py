@@ -108,7 +108,7 @@ def incoming(
 ) -> signals.Incoming:  # fmt: skip
     """A native or webhook body as a signal (names as the native API spells them, and the
     TradingView habits ``quantity``/``contracts`` and ``maxLag``)."""
-    instruments = runtime.venues.instruments()
+    catalogs = runtime.venues.catalogs()
     symbol = body.get("symbol")
     amount = next(
         (body[k] for k in ("amount", "quantity", "contracts") if body.get(k) not in (None, "")),
@@ -116,7 +116,7 @@ def incoming(
     )
     return signals.Incoming(
         source=source, owner_id=owner_id, action=signals.parse_action(body.get("action")),
-        symbol=signals.normalise_symbol(symbol, instruments) if symbol else None,
+        symbol=signals.normalise_symbol(symbol, catalogs) if symbol else None,
         amount=signals.parse_decimal(amount, "amount"),
         price=signals.parse_decimal(body.get("price"), "price"),
         investment_type=body.get("investment_type") or body.get("investmentType"),

@@ -94,16 +94,16 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
 async def _incoming(
     runtime: Any, session: SessionDep, user_id: str, body: dict[str, Any]
 ) -> signals.Incoming:
-    instruments = runtime.venues.instruments()
-    symbol = signals.normalise_symbol(body.get("symbol"), instruments)
+    venues = runtime.venues
+    symbol = signals.normalise_symbol(body.get("symbol"), venues.catalogs())
     action = signals.parse_action(body.get("action"))
     if action not in ACTIONS:
         raise signals.bad("action", f"{body.get('action')!r} is not one of buy, sell, close")
     bot_id = _optional_str(body, "bot_id")
     if bot_id:
         row = await bots.get(session, user_id, bot_id)  # another user's: 404
-        mine, theirs = instruments[symbol], instruments.get(row.symbol)
-        if theirs is None or (theirs.base, theirs.quote) != (mine.base, mine.quote):
+        mine, theirs = venues.known(symbol), venues.known(row.symbol)
+        if mine is None or theirs is None or (theirs.base, theirs.quote) != (mine.base, mine.quote):
             raise signals.bad("symbol", f"bot {bot_id} trades {row.symbol}, not {body['symbol']}")
     return signals.Incoming(
         source=SOURCE, owner_id=user_id, action=action, symbol=symbol, bot_id=bot_id,
